@@ -1,0 +1,420 @@
+//! Integration configuration: read from the `DD_*` environment, overridable in code.
+
+use crate::header_tags::HeaderTags;
+use crate::obfuscation::QueryObfuscation;
+use crate::status::StatusRanges;
+use crate::tags::{parse_asgi_tags, TagsError};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+/// Everything an integration needs to decide what goes on a request span.
+///
+/// `Config::from_env()` reads the environment; `Config::builder()` starts from the
+/// environment and lets code override each setting. Service, env, version, `DD_TAGS`, sampling
+/// and propagation styles belong to the Datadog pipeline (see [`crate::init`]).
+///
+/// ```
+/// use ddtrace_core::Config;
+///
+/// let config = Config::builder()
+///     .service("shop-api")
+///     .tags("env:staging, app:shop")
+///     .server_error_statuses("500-599,429")
+///     .build()
+///     .unwrap();
+/// assert_eq!(config.service(), Some("shop-api"));
+/// assert!(config.server_error_statuses().contains(429));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub(crate) service: Option<String>,
+    pub(crate) tags: Vec<(String, String)>,
+    pub(crate) distributed_tracing: bool,
+    pub(crate) header_tags: HeaderTags,
+    pub(crate) server_error_statuses: StatusRanges,
+    pub(crate) query: QueryObfuscation,
+    pub(crate) client_ip_enabled: bool,
+    pub(crate) client_ip_header: Option<http::HeaderName>,
+}
+
+impl Default for Config {
+    /// The documented defaults, ignoring the environment.
+    fn default() -> Self {
+        Config {
+            service: None,
+            tags: Vec::new(),
+            distributed_tracing: true,
+            header_tags: HeaderTags::default(),
+            server_error_statuses: StatusRanges::default(),
+            query: QueryObfuscation::default(),
+            client_ip_enabled: false,
+            client_ip_header: None,
+        }
+    }
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    ///
+    /// A malformed value is logged once (target `ddtrace`) and its default is used instead.
+    pub fn from_env() -> Config {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (a variable name to its value) instead of the
+    /// process environment; an empty value is a value, distinct from an unset variable.
+    ///
+    /// ```
+    /// use ddtrace_core::Config;
+    ///
+    /// let config = Config::from_lookup(|name| match name {
+    ///     "DD_TRACE_CLIENT_IP_ENABLED" => Some("true".to_string()),
+    ///     _ => None,
+    /// });
+    /// assert!(config.client_ip_enabled());
+    /// ```
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Config {
+        let mut config = Config::default();
+        if let Some(v) = lookup("DD_TRACE_HEADER_TAGS") {
+            let (tags, rejected) = HeaderTags::parse_lenient(&v);
+            for item in rejected {
+                warn_env(
+                    "DD_TRACE_HEADER_TAGS",
+                    &v,
+                    &format!("{item:?} is not a valid header name; it is ignored"),
+                );
+            }
+            config.header_tags = tags;
+        }
+        if let Some(v) = lookup("DD_TRACE_HTTP_SERVER_ERROR_STATUSES") {
+            let (ranges, rejected) = StatusRanges::parse_lenient(&v);
+            for item in rejected {
+                warn_env(
+                    "DD_TRACE_HTTP_SERVER_ERROR_STATUSES",
+                    &v,
+                    &format!("{item:?} is not a status code or range; it is ignored"),
+                );
+            }
+            config.server_error_statuses = ranges;
+        }
+        if let Some(v) = lookup("DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP") {
+            config.query = match QueryObfuscation::from_pattern(&v) {
+                Ok(q) => q,
+                Err(e) => {
+                    // dd-trace-py: a pattern that does not compile stops query tagging, so a
+                    // typo never leaks what the user meant to redact.
+                    warn_env(
+                        "DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP",
+                        &v,
+                        &format!("the regex does not compile ({e}); query strings are not tagged"),
+                    );
+                    QueryObfuscation::Drop
+                }
+            };
+        }
+        if let Some(v) = lookup("DD_HTTP_SERVER_TAG_QUERY_STRING") {
+            match parse_bool(&v) {
+                Some(false) => config.query = QueryObfuscation::Drop,
+                Some(true) => {}
+                None => warn_env(
+                    "DD_HTTP_SERVER_TAG_QUERY_STRING",
+                    &v,
+                    "expected true or false; using true",
+                ),
+            }
+        }
+        if let Some(v) = lookup("DD_TRACE_CLIENT_IP_ENABLED") {
+            match parse_bool(&v) {
+                Some(b) => config.client_ip_enabled = b,
+                None => warn_env(
+                    "DD_TRACE_CLIENT_IP_ENABLED",
+                    &v,
+                    "expected true or false; using false",
+                ),
+            }
+        }
+        if let Some(v) = lookup("DD_TRACE_CLIENT_IP_HEADER") {
+            let v = v.trim();
+            if !v.is_empty() {
+                match http::HeaderName::from_bytes(v.as_bytes()) {
+                    Ok(name) => config.client_ip_header = Some(name),
+                    Err(_) => warn_env(
+                        "DD_TRACE_CLIENT_IP_HEADER",
+                        v,
+                        "not a valid header name; the default headers are used",
+                    ),
+                }
+            }
+        }
+        config
+    }
+
+    /// Starts a builder from the environment ([`Config::from_env`]).
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder {
+            base: Config::from_env(),
+            tags: None,
+            error: None,
+        }
+    }
+
+    /// The service name this integration's spans use, when set in code.
+    pub fn service(&self) -> Option<&str> {
+        self.service.as_deref()
+    }
+
+    /// Extra tags put on every request span.
+    pub fn tags(&self) -> &[(String, String)] {
+        &self.tags
+    }
+
+    /// Whether the parent context is extracted from request headers.
+    pub fn distributed_tracing(&self) -> bool {
+        self.distributed_tracing
+    }
+
+    /// The statuses that mark a request span as an error.
+    pub fn server_error_statuses(&self) -> &StatusRanges {
+        &self.server_error_statuses
+    }
+
+    /// Whether `http.client_ip` and `network.client.ip` are collected.
+    pub fn client_ip_enabled(&self) -> bool {
+        self.client_ip_enabled
+    }
+
+    /// The headers copied to span tags.
+    pub fn header_tags(&self) -> &HeaderTags {
+        &self.header_tags
+    }
+
+    /// How the query string of `http.url` is treated.
+    pub fn query_obfuscation(&self) -> &QueryObfuscation {
+        &self.query
+    }
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" | "" => Some(false),
+        _ => None,
+    }
+}
+
+fn warn_env(name: &str, value: &str, what: &str) {
+    // Bounded so a hostile or accidental megabyte-long value cannot flood the log.
+    let shown: String = value.chars().take(200).collect();
+    tracing::warn!(target: "ddtrace", "{name}={shown:?}: {what}");
+}
+
+/// Tags given in code: a ddtrace-asgi style string (`"env:staging, app:shop"`) or pairs.
+///
+/// ```
+/// use ddtrace_core::Tags;
+/// use std::collections::HashMap;
+///
+/// let from_str: Tags = "env:staging, app:shop".into();
+/// let from_map: Tags = HashMap::from([("env", "staging")]).into();
+/// let from_pairs: Tags = [("env", "staging")].into();
+/// # let _ = (from_str, from_map, from_pairs);
+/// ```
+#[derive(Clone, Debug)]
+pub enum Tags {
+    /// Parsed with the ddtrace-asgi grammar when the configuration is built.
+    Text(String),
+    /// Used as given.
+    Pairs(Vec<(String, String)>),
+}
+
+impl From<&str> for Tags {
+    fn from(s: &str) -> Self {
+        Tags::Text(s.to_string())
+    }
+}
+
+impl From<String> for Tags {
+    fn from(s: String) -> Self {
+        Tags::Text(s)
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> From<HashMap<K, V>> for Tags {
+    fn from(m: HashMap<K, V>) -> Self {
+        let mut pairs: Vec<(String, String)> =
+            m.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        pairs.sort();
+        Tags::Pairs(pairs)
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> From<BTreeMap<K, V>> for Tags {
+    fn from(m: BTreeMap<K, V>) -> Self {
+        Tags::Pairs(m.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> From<Vec<(K, V)>> for Tags {
+    fn from(v: Vec<(K, V)>) -> Self {
+        Tags::Pairs(v.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+    }
+}
+
+impl<K: Into<String>, V: Into<String>, const N: usize> From<[(K, V); N]> for Tags {
+    fn from(v: [(K, V); N]) -> Self {
+        Tags::Pairs(v.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+    }
+}
+
+/// Why a configuration given in code was rejected.
+#[derive(Debug, Clone)]
+pub enum ConfigError {
+    /// The tags string is malformed.
+    Tags(TagsError),
+    /// The server error statuses string has an invalid item.
+    ServerErrorStatuses(crate::status::StatusRangesError),
+    /// The query obfuscation regex does not compile.
+    QueryObfuscationRegex(String),
+    /// A header name (header tags or client IP header) is not a valid HTTP header name.
+    HeaderName(String),
+    /// The service name is empty.
+    EmptyService,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Tags(e) => write!(f, "tags: {e}"),
+            ConfigError::ServerErrorStatuses(e) => write!(f, "server_error_statuses: {e}"),
+            ConfigError::QueryObfuscationRegex(e) => {
+                write!(
+                    f,
+                    "query_obfuscation_regex: the regex does not compile: {e}"
+                )
+            }
+            ConfigError::HeaderName(h) => write!(f, "{h:?} is not a valid HTTP header name"),
+            ConfigError::EmptyService => write!(f, "service: the service name must not be empty"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Builds a [`Config`] in code; see [`Config::builder`].
+///
+/// Setters never fail; [`ConfigBuilder::build`] reports the first invalid value.
+#[derive(Debug)]
+#[must_use = "call .build() to get the Config"]
+pub struct ConfigBuilder {
+    base: Config,
+    tags: Option<Tags>,
+    error: Option<ConfigError>,
+}
+
+impl ConfigBuilder {
+    /// Starts from the documented defaults instead of the environment.
+    ///
+    /// ```
+    /// let config = ddtrace_core::ConfigBuilder::defaults().build().unwrap();
+    /// assert!(config.distributed_tracing());
+    /// ```
+    pub fn defaults() -> ConfigBuilder {
+        ConfigBuilder {
+            base: Config::default(),
+            tags: None,
+            error: None,
+        }
+    }
+
+    fn fail(&mut self, e: ConfigError) {
+        self.error.get_or_insert(e);
+    }
+
+    /// The service name of this integration's spans (default: the pipeline's `DD_SERVICE`).
+    pub fn service(mut self, service: impl Into<String>) -> Self {
+        let service = service.into();
+        if service.trim().is_empty() {
+            self.fail(ConfigError::EmptyService);
+        } else {
+            self.base.service = Some(service);
+        }
+        self
+    }
+
+    /// Tags put on every request span: a string such as `"env:staging, app:shop"` or pairs.
+    pub fn tags(mut self, tags: impl Into<Tags>) -> Self {
+        self.tags = Some(tags.into());
+        self
+    }
+
+    /// Whether to continue traces from incoming headers (default true).
+    pub fn distributed_tracing(mut self, enabled: bool) -> Self {
+        self.base.distributed_tracing = enabled;
+        self
+    }
+
+    /// Headers to tag, in the `DD_TRACE_HEADER_TAGS` grammar (`"x-request-id:request_id,accept"`).
+    pub fn header_tags(mut self, spec: &str) -> Self {
+        let (tags, rejected) = HeaderTags::parse_lenient(spec);
+        match rejected.into_iter().next() {
+            Some(bad) => self.fail(ConfigError::HeaderName(bad)),
+            None => self.base.header_tags = tags,
+        }
+        self
+    }
+
+    /// Statuses that mark the span as an error, e.g. `"500-599,429"` (default `500-599`).
+    pub fn server_error_statuses(mut self, spec: &str) -> Self {
+        match spec.parse() {
+            Ok(r) => self.base.server_error_statuses = r,
+            Err(e) => self.fail(ConfigError::ServerErrorStatuses(e)),
+        }
+        self
+    }
+
+    /// The query obfuscation regex; `""` tags the query verbatim.
+    pub fn query_obfuscation_regex(mut self, pattern: &str) -> Self {
+        match QueryObfuscation::from_pattern(pattern) {
+            Ok(q) => self.base.query = q,
+            Err(e) => self.fail(ConfigError::QueryObfuscationRegex(e.to_string())),
+        }
+        self
+    }
+
+    /// Whether the query string is tagged at all (default true).
+    pub fn tag_query_string(mut self, enabled: bool) -> Self {
+        if !enabled {
+            self.base.query = QueryObfuscation::Drop;
+        }
+        self
+    }
+
+    /// Whether to collect `http.client_ip` and `network.client.ip` (default false).
+    pub fn client_ip(mut self, enabled: bool) -> Self {
+        self.base.client_ip_enabled = enabled;
+        self
+    }
+
+    /// The only header the client IP is read from (default: the standard list).
+    pub fn client_ip_header(mut self, header: &str) -> Self {
+        match http::HeaderName::from_bytes(header.trim().as_bytes()) {
+            Ok(h) => self.base.client_ip_header = Some(h),
+            Err(_) => self.fail(ConfigError::HeaderName(header.to_string())),
+        }
+        self
+    }
+
+    /// Validates and returns the configuration.
+    pub fn build(self) -> Result<Config, ConfigError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let mut config = self.base;
+        match self.tags {
+            Some(Tags::Text(s)) => config.tags = parse_asgi_tags(&s).map_err(ConfigError::Tags)?,
+            Some(Tags::Pairs(p)) => config.tags = p,
+            None => {}
+        }
+        Ok(config)
+    }
+}

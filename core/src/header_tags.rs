@@ -1,0 +1,133 @@
+//! `DD_TRACE_HEADER_TAGS`: request and response headers copied to span tags.
+
+use crate::tags::{normalize_header_tag_name, parse_dd_tags};
+use http::{HeaderMap, HeaderName};
+use opentelemetry::KeyValue;
+
+/// A precomputed table from header name to the tag names it produces, so the per-request work
+/// is one header lookup per configured entry.
+///
+/// ```
+/// use ddtrace_core::HeaderTags;
+///
+/// let (tags, rejected) = HeaderTags::parse_lenient("x-request-id:request_id, accept");
+/// assert!(rejected.is_empty());
+/// assert_eq!(tags.len(), 2);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct HeaderTags {
+    entries: Vec<HeaderTagEntry>,
+}
+
+#[derive(Clone, Debug)]
+struct HeaderTagEntry {
+    header: HeaderName,
+    request_tag: String,
+    response_tag: String,
+}
+
+/// At most this many headers are tagged; a longer configuration is cut with a warning.
+pub(crate) const MAX_HEADER_TAGS: usize = 64;
+/// A tagged header value is cut to this many bytes (on a character boundary).
+pub(crate) const MAX_HEADER_VALUE_LEN: usize = 4096;
+
+impl HeaderTags {
+    /// Parses the `DD_TRACE_HEADER_TAGS` grammar; returns the entries whose header name is not a
+    /// valid HTTP header name separately, so the caller decides whether that is an error.
+    pub fn parse_lenient(spec: &str) -> (HeaderTags, Vec<String>) {
+        let mut entries = Vec::new();
+        let mut rejected = Vec::new();
+        for (header, tag) in parse_dd_tags(spec).into_iter().take(MAX_HEADER_TAGS) {
+            let lower = header.trim().to_ascii_lowercase();
+            let Ok(name) = HeaderName::from_bytes(lower.as_bytes()) else {
+                rejected.push(header);
+                continue;
+            };
+            let (request_tag, response_tag) = if tag.is_empty() {
+                let n = normalize_header_tag_name(&lower);
+                (
+                    format!("http.request.headers.{n}"),
+                    format!("http.response.headers.{n}"),
+                )
+            } else {
+                (tag.clone(), tag)
+            };
+            entries.retain(|e: &HeaderTagEntry| e.header != name);
+            entries.push(HeaderTagEntry {
+                header: name,
+                request_tag,
+                response_tag,
+            });
+        }
+        (HeaderTags { entries }, rejected)
+    }
+
+    /// The number of configured headers.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when no header is tagged.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The tags for the configured request headers present in `headers`.
+    pub fn request_tags<'a>(
+        &'a self,
+        headers: &'a HeaderMap,
+    ) -> impl Iterator<Item = (&'a str, String)> + 'a {
+        self.collect(headers, true)
+    }
+
+    /// The tags for the configured response headers present in `headers`.
+    pub fn response_tags<'a>(
+        &'a self,
+        headers: &'a HeaderMap,
+    ) -> impl Iterator<Item = (&'a str, String)> + 'a {
+        self.collect(headers, false)
+    }
+
+    fn collect<'a>(
+        &'a self,
+        headers: &'a HeaderMap,
+        request: bool,
+    ) -> impl Iterator<Item = (&'a str, String)> + 'a {
+        self.entries.iter().filter_map(move |e| {
+            let mut values = headers.get_all(&e.header).iter();
+            let first = values.next()?;
+            // Repeated fields are one list (RFC 9110 5.3), as dd-trace-py sees them.
+            let mut value = String::from_utf8_lossy(first.as_bytes()).trim().to_string();
+            for v in values {
+                if value.len() >= MAX_HEADER_VALUE_LEN {
+                    break;
+                }
+                value.push(',');
+                value.push_str(String::from_utf8_lossy(v.as_bytes()).trim());
+            }
+            truncate(&mut value, MAX_HEADER_VALUE_LEN);
+            let tag = if request {
+                &e.request_tag
+            } else {
+                &e.response_tag
+            };
+            Some((tag.as_str(), value))
+        })
+    }
+
+    pub(crate) fn push_request(&self, headers: &HeaderMap, attrs: &mut Vec<KeyValue>) {
+        for (tag, value) in self.request_tags(headers) {
+            attrs.push(KeyValue::new(tag.to_string(), value));
+        }
+    }
+}
+
+pub(crate) fn truncate(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+}

@@ -1,0 +1,52 @@
+//! # ddtrace-core
+//!
+//! The framework-agnostic core of Datadog APM tracing for Rust web frameworks. Integrations
+//! (`ddtrace-axum`, …) map their framework onto it; applications rarely use it directly,
+//! except for [`init`] and [`record_error`].
+//!
+//! What a request becomes: one server span named `<framework>.request`, type `web`, resource
+//! `<METHOD> <route template>` (`<METHOD> 404` when no route matched), with the HTTP tags of
+//! Datadog's own tracers (`http.method`, `http.url` with the query obfuscated,
+//! `http.status_code`, `http.route`, `http.useragent`, header tags, client IP), continued from
+//! the trace context the request carries and exported through Datadog's official pipeline
+//! ([`datadog_opentelemetry`]).
+//!
+//! ```no_run
+//! use ddtrace_core::{Config, Integration, RequestInfo, RequestTracer};
+//!
+//! let _guard = ddtrace_core::init();
+//! let tracer = RequestTracer::new(Integration::new("foo", "foo.request"), Config::from_env());
+//! let req = http::Request::get("/users/7").body(()).unwrap();
+//! let mut span = tracer.start(RequestInfo::from_request(&req));
+//! span.set_route("/users/{id}");
+//! span.record_status(http::StatusCode::OK, &http::HeaderMap::new());
+//! span.finish();
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod client_ip;
+mod config;
+mod error;
+mod header_tags;
+mod obfuscation;
+mod pipeline;
+pub mod propagation;
+mod span;
+mod status;
+pub mod tags;
+
+pub use config::{Config, ConfigBuilder, ConfigError, Tags};
+pub use error::{record_error, record_error_info, ErrorInfo};
+pub use header_tags::HeaderTags;
+pub use obfuscation::{QueryObfuscation, DEFAULT_QUERY_OBFUSCATION_REGEX};
+#[cfg(feature = "tracing-bridge")]
+pub use pipeline::tracing_layer;
+pub use pipeline::{init, init_with, TracerGuard};
+pub use span::{Integration, RequestInfo, RequestSpan, RequestTracer};
+pub use status::{StatusRanges, StatusRangesError};
+
+/// The Datadog pipeline, re-exported so applications configure it without a second dependency.
+pub use datadog_opentelemetry;
+/// The OpenTelemetry API this crate speaks, re-exported for integrations and applications.
+pub use opentelemetry;

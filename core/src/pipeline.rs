@@ -1,0 +1,163 @@
+//! Installing the Datadog pipeline, and the tracer request spans are started with.
+
+use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer, TracerProvider as _};
+use opentelemetry::{global, Context, KeyValue};
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use std::sync::RwLock;
+use std::time::Duration;
+
+/// The tracer of the installed pipeline. Kept here rather than fetched from the global
+/// provider per request: that would box every span and clone the provider each time.
+static TRACER: RwLock<Option<SdkTracer>> = RwLock::new(None);
+
+/// The instrumentation scope of request spans.
+const SCOPE: &str = "ddtrace-rs";
+
+pub(crate) fn start_span(
+    name: &'static str,
+    kind: SpanKind,
+    attrs: Vec<KeyValue>,
+    parent: &Context,
+) -> Context {
+    let builder = SpanBuilder::from_name(name)
+        .with_kind(kind)
+        .with_attributes(attrs);
+    let guard = TRACER.read().unwrap_or_else(|p| p.into_inner());
+    match guard.as_ref() {
+        Some(tracer) => parent.with_span(tracer.build_with_context(builder, parent)),
+        // Not installed through `init`: use whatever provider the application installed.
+        None => parent.with_span(global::tracer(SCOPE).build_with_context(builder, parent)),
+    }
+}
+
+/// Flushes and shuts the pipeline down when dropped, so every finished span reaches the agent.
+///
+/// Keep it alive for the whole life of the application (bind it in `main`).
+#[must_use = "the pipeline shuts down when the guard is dropped"]
+#[derive(Debug)]
+pub struct TracerGuard {
+    provider: Option<SdkTracerProvider>,
+    timeout: Duration,
+}
+
+impl TracerGuard {
+    /// How long shutdown may wait for the agent (default 5 s).
+    pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The installed tracer provider, for code that wants its own tracers.
+    pub fn provider(&self) -> Option<&SdkTracerProvider> {
+        self.provider.as_ref()
+    }
+
+    /// Flushes every finished span and stops the exporter, waiting at most the shutdown timeout.
+    pub fn shutdown(mut self) {
+        self.shutdown_inner();
+    }
+
+    fn shutdown_inner(&mut self) {
+        if let Some(provider) = self.provider.take() {
+            let mut slot = TRACER.write().unwrap_or_else(|p| p.into_inner());
+            *slot = None;
+            drop(slot);
+            if let Err(e) = provider.shutdown_with_timeout(self.timeout) {
+                tracing::warn!(target: "ddtrace", "shutting the Datadog pipeline down: {e}");
+            }
+        }
+    }
+}
+
+impl Drop for TracerGuard {
+    fn drop(&mut self) {
+        self.shutdown_inner();
+    }
+}
+
+/// Installs the Datadog pipeline configured from the environment (`DD_SERVICE`, `DD_ENV`,
+/// `DD_VERSION`, `DD_TAGS`, `DD_TRACE_AGENT_URL`, sampling and propagation styles, …) as the
+/// global OpenTelemetry tracer provider and propagator.
+///
+/// With the default `tracing-bridge` feature it also installs a `tracing` subscriber with the
+/// tracing-opentelemetry layer, so `#[instrument]` spans nest under request spans, and prints
+/// this project's configuration warnings to stderr. If the application already installed a
+/// subscriber, add [`tracing_layer`] to it instead.
+///
+/// ```no_run
+/// #[tokio::main]
+/// async fn main() {
+///     let _guard = ddtrace_core::init();
+///     // build and serve the app; the guard flushes every span when main returns
+/// }
+/// ```
+pub fn init() -> TracerGuard {
+    init_with(datadog_opentelemetry::configuration::Config::builder().build())
+}
+
+/// Like [`init`], with a pipeline configuration built in code.
+///
+/// ```no_run
+/// use ddtrace_core::datadog_opentelemetry::configuration::Config;
+///
+/// let mut builder = Config::builder();
+/// builder.set_service("shop-api".to_string()).set_env("staging".to_string());
+/// let _guard = ddtrace_core::init_with(builder.build());
+/// ```
+pub fn init_with(config: datadog_opentelemetry::configuration::Config) -> TracerGuard {
+    let provider = datadog_opentelemetry::tracing().with_config(config).init();
+    let tracer = provider.tracer(SCOPE);
+    *TRACER.write().unwrap_or_else(|p| p.into_inner()) = Some(tracer);
+    #[cfg(feature = "tracing-bridge")]
+    install_subscriber(&provider);
+    TracerGuard {
+        provider: Some(provider),
+        timeout: Duration::from_secs(5),
+    }
+}
+
+/// The tracing-opentelemetry layer bound to the installed pipeline, for applications that
+/// build their own `tracing` subscriber. Call it after [`init`].
+///
+/// ```no_run
+/// use tracing_subscriber::layer::SubscriberExt;
+/// use tracing_subscriber::util::SubscriberInitExt;
+///
+/// let _guard = ddtrace_core::init();
+/// tracing_subscriber::registry()
+///     .with(ddtrace_core::tracing_layer())
+///     .with(tracing_subscriber::fmt::layer())
+///     .init();
+/// ```
+#[cfg(feature = "tracing-bridge")]
+pub fn tracing_layer<S>(
+) -> tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry::global::BoxedTracer>
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+{
+    tracing_opentelemetry::layer().with_tracer(global::tracer("tracing"))
+}
+
+#[cfg(feature = "tracing-bridge")]
+fn install_subscriber(provider: &SdkTracerProvider) {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+
+    let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("tracing"));
+    let warnings = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(Targets::new().with_target("ddtrace", LevelFilter::WARN));
+    if tracing_subscriber::registry()
+        .with(otel)
+        .with(warnings)
+        .try_init()
+        .is_err()
+    {
+        tracing::info!(
+            target: "ddtrace",
+            "a tracing subscriber is already installed: add ddtrace_core::tracing_layer() to it so #[instrument] spans nest under request spans"
+        );
+    }
+}

@@ -1,0 +1,390 @@
+//! The request span: one lifecycle that every integration drives.
+
+use crate::client_ip::resolve_client_ip;
+use crate::config::Config;
+use crate::error::{ErrorInfo, ErrorSlot};
+use crate::header_tags::{truncate, MAX_HEADER_VALUE_LEN};
+use crate::pipeline;
+use http::{HeaderMap, Method, StatusCode, Uri};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
+use opentelemetry::{Context, KeyValue};
+use std::any::Any;
+use std::borrow::Cow;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// Names what an integration instruments: the `component` tag and the span's operation name.
+///
+/// ```
+/// use ddtrace_core::Integration;
+///
+/// const AXUM: Integration = Integration::new("axum", "axum.request");
+/// assert_eq!(AXUM.component(), "axum");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Integration {
+    component: &'static str,
+    operation_name: &'static str,
+}
+
+impl Integration {
+    /// `component` is the framework's name; `operation_name` is `<component>.request`.
+    pub const fn new(component: &'static str, operation_name: &'static str) -> Self {
+        Integration {
+            component,
+            operation_name,
+        }
+    }
+
+    /// The `component` tag.
+    pub const fn component(&self) -> &'static str {
+        self.component
+    }
+
+    /// The span's operation name.
+    pub const fn operation_name(&self) -> &'static str {
+        self.operation_name
+    }
+}
+
+/// What an integration knows about a request when it starts the span.
+///
+/// ```
+/// use ddtrace_core::RequestInfo;
+///
+/// let req = http::Request::get("/users/7?q=1").body(()).unwrap();
+/// let info = RequestInfo::from_request(&req).peer_ip(Some("10.0.0.1".parse().unwrap()));
+/// assert_eq!(info.uri.path(), "/users/7");
+/// ```
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct RequestInfo<'a> {
+    /// The request method.
+    pub method: &'a Method,
+    /// The request target.
+    pub uri: &'a Uri,
+    /// The request headers.
+    pub headers: &'a HeaderMap,
+    /// The socket peer's address, when the framework knows it.
+    pub peer_ip: Option<IpAddr>,
+}
+
+impl<'a> RequestInfo<'a> {
+    /// Takes method, URI and headers from an `http::Request`.
+    pub fn from_request<B>(req: &'a http::Request<B>) -> Self {
+        RequestInfo {
+            method: req.method(),
+            uri: req.uri(),
+            headers: req.headers(),
+            peer_ip: None,
+        }
+    }
+
+    /// Builds from parts, for frameworks that do not use `http::Request`.
+    pub fn new(method: &'a Method, uri: &'a Uri, headers: &'a HeaderMap) -> Self {
+        RequestInfo {
+            method,
+            uri,
+            headers,
+            peer_ip: None,
+        }
+    }
+
+    /// Sets the socket peer's address (used for client IP resolution).
+    pub fn peer_ip(mut self, ip: Option<IpAddr>) -> Self {
+        self.peer_ip = ip;
+        self
+    }
+}
+
+/// Starts request spans for one integration with one configuration; cheap to clone.
+///
+/// ```
+/// use ddtrace_core::{Config, Integration, RequestInfo, RequestTracer};
+///
+/// let tracer = RequestTracer::new(Integration::new("foo", "foo.request"), Config::default());
+/// let req = http::Request::get("/users/7").body(()).unwrap();
+/// let mut span = tracer.start(RequestInfo::from_request(&req));
+/// span.set_route("/users/{id}");
+/// span.record_status(http::StatusCode::OK, &http::HeaderMap::new());
+/// span.finish();
+/// ```
+#[derive(Clone, Debug)]
+pub struct RequestTracer {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    integration: Integration,
+    config: Config,
+    // Precomputed once: the attributes every span of this tracer carries.
+    static_attrs: Vec<KeyValue>,
+}
+
+impl RequestTracer {
+    /// A tracer for `integration` with `config`.
+    pub fn new(integration: Integration, config: Config) -> Self {
+        let mut static_attrs = vec![
+            KeyValue::new("datadog.name", integration.operation_name),
+            KeyValue::new("datadog.type", "web"),
+            KeyValue::new("component", integration.component),
+            KeyValue::new("_dd.measured", 1_i64),
+        ];
+        if let Some(service) = &config.service {
+            static_attrs.push(KeyValue::new("datadog.service", service.clone()));
+        }
+        for (k, v) in &config.tags {
+            static_attrs.push(KeyValue::new(k.clone(), v.clone()));
+        }
+        RequestTracer {
+            shared: Arc::new(Shared {
+                integration,
+                config,
+                static_attrs,
+            }),
+        }
+    }
+
+    /// The configuration this tracer applies.
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// The integration this tracer names.
+    pub fn integration(&self) -> Integration {
+        self.shared.integration
+    }
+
+    /// Starts the server span of a request, as a child of the context its headers carry (when
+    /// distributed tracing is on).
+    ///
+    /// Run the handler inside [`RequestSpan::context`] so spans it opens become children.
+    pub fn start(&self, req: RequestInfo<'_>) -> RequestSpan {
+        let shared = &self.shared;
+        let config = &shared.config;
+        let parent = if config.distributed_tracing {
+            crate::propagation::extract(req.headers)
+        } else {
+            Context::new()
+        };
+
+        let mut attrs = Vec::with_capacity(shared.static_attrs.len() + 8);
+        attrs.extend_from_slice(&shared.static_attrs);
+        attrs.push(KeyValue::new("http.method", method_str(req.method)));
+        attrs.push(KeyValue::new(
+            "http.url",
+            http_url(req.uri, req.headers, config),
+        ));
+        if let Some(ua) = req
+            .headers
+            .get(http::header::USER_AGENT)
+            .filter(|v| !v.is_empty())
+        {
+            let mut ua = String::from_utf8_lossy(ua.as_bytes()).into_owned();
+            truncate(&mut ua, MAX_HEADER_VALUE_LEN);
+            attrs.push(KeyValue::new("http.useragent", ua));
+        }
+        config.header_tags.push_request(req.headers, &mut attrs);
+        if config.client_ip_enabled {
+            if let Some(ip) = resolve_client_ip(
+                req.headers,
+                req.peer_ip,
+                config.client_ip_header.as_ref().map(|h| h.as_str()),
+            ) {
+                attrs.push(KeyValue::new("http.client_ip", ip.to_string()));
+            }
+            if let Some(peer) = req.peer_ip {
+                attrs.push(KeyValue::new("network.client.ip", peer.to_string()));
+            }
+        }
+
+        let slot = ErrorSlot::default();
+        let cx = pipeline::start_span(
+            shared.integration.operation_name,
+            SpanKind::Server,
+            attrs,
+            &parent,
+        )
+        .with_value(slot.clone());
+
+        RequestSpan {
+            cx,
+            shared: self.shared.clone(),
+            method: req.method.clone(),
+            route: None,
+            status: None,
+            error: None,
+            slot,
+            finished: false,
+        }
+    }
+}
+
+/// A request's server span, from the request's arrival to the end of its response body.
+///
+/// It ends exactly once: on [`RequestSpan::finish`], or when dropped (the client went away,
+/// or the integration's future or body was dropped).
+#[derive(Debug)]
+pub struct RequestSpan {
+    cx: Context,
+    shared: Arc<Shared>,
+    method: Method,
+    route: Option<Cow<'static, str>>,
+    status: Option<StatusCode>,
+    error: Option<ErrorInfo>,
+    slot: ErrorSlot,
+    finished: bool,
+}
+
+impl RequestSpan {
+    /// The context holding this span: attach it while the handler runs.
+    pub fn context(&self) -> &Context {
+        &self.cx
+    }
+
+    /// The route template that matched (`/users/{id}`), in the framework's own syntax.
+    pub fn set_route(&mut self, route: impl Into<Cow<'static, str>>) {
+        self.route = Some(route.into());
+    }
+
+    /// The response status and headers (for response header tags).
+    pub fn record_status(&mut self, status: StatusCode, headers: &HeaderMap) {
+        self.status = Some(status);
+        let tags = &self.shared.config.header_tags;
+        if !tags.is_empty() {
+            let span = self.cx.span();
+            for (tag, value) in tags.response_tags(headers) {
+                span.set_attribute(KeyValue::new(tag.to_string(), value));
+            }
+        }
+    }
+
+    /// An error value the handler produced; the first one recorded is kept.
+    pub fn record_error(&mut self, error: ErrorInfo) {
+        self.error.get_or_insert(error);
+    }
+
+    /// A panic caught while the handler ran; it is recorded as an error with status 500.
+    pub fn record_panic(&mut self, payload: &(dyn Any + Send)) {
+        self.error = Some(ErrorInfo::from_panic(payload));
+        if self.status.is_none() {
+            self.status = Some(StatusCode::INTERNAL_SERVER_ERROR);
+        }
+    }
+
+    /// Ends the span now.
+    pub fn finish(mut self) {
+        self.end();
+    }
+
+    fn end(&mut self) {
+        if std::mem::replace(&mut self.finished, true) {
+            return;
+        }
+        if let Some(from_handler) = self.slot.take() {
+            self.error.get_or_insert(from_handler);
+        }
+        let span = self.cx.span();
+        let method = method_str(&self.method);
+        let resource: String = match (&self.route, self.status) {
+            (Some(route), _) => {
+                span.set_attribute(KeyValue::new("http.route", route.clone()));
+                format!("{method} {route}")
+            }
+            (None, Some(status)) => format!("{method} {}", status.as_u16()),
+            (None, None) => method.to_string(),
+        };
+        let mut attrs = Vec::with_capacity(5);
+        attrs.push(KeyValue::new("datadog.resource", resource));
+        let mut is_error = false;
+        if let Some(status) = self.status {
+            attrs.push(KeyValue::new(
+                "datadog.http_status_code",
+                i64::from(status.as_u16()),
+            ));
+            is_error = self
+                .shared
+                .config
+                .server_error_statuses
+                .contains(status.as_u16());
+        }
+        let description = match self.error.take() {
+            Some(err) => {
+                is_error = true;
+                attrs.push(KeyValue::new("datadog.error.type", err.error_type));
+                attrs.push(KeyValue::new("datadog.error.msg", err.message.clone()));
+                err.message
+            }
+            None => String::new(),
+        };
+        if is_error {
+            attrs.push(KeyValue::new("datadog.error", 1_i64));
+            span.set_status(Status::error(description));
+        }
+        span.set_attributes(attrs);
+        span.end();
+    }
+}
+
+impl Drop for RequestSpan {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+fn method_str(method: &Method) -> Cow<'static, str> {
+    // Standard methods are static strings: no allocation for the common case.
+    Cow::Borrowed(match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => return Cow::Owned(method.as_str().to_string()),
+    })
+}
+
+/// At most this many bytes of the path and of the query go into `http.url`.
+pub(crate) const MAX_URL_PART_LEN: usize = 4096;
+
+/// `scheme://host/path?query` with the query obfuscated; credentials never appear.
+pub(crate) fn http_url(uri: &Uri, headers: &HeaderMap, config: &Config) -> String {
+    let scheme = uri.scheme_str().unwrap_or("http");
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()))
+        .unwrap_or("");
+    // Userinfo is never kept (`user:pass@host`).
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let path = uri.path();
+    let mut url = String::with_capacity(scheme.len() + 3 + host.len() + path.len() + 16);
+    url.push_str(scheme);
+    url.push_str("://");
+    url.push_str(&host[..floor_boundary(host, MAX_URL_PART_LEN)]);
+    url.push_str(&path[..floor_boundary(path, MAX_URL_PART_LEN)]);
+    if let Some(query) = uri.query().filter(|q| !q.is_empty()) {
+        let query = &query[..floor_boundary(query, MAX_URL_PART_LEN)];
+        if let Some(q) = config.query.apply(query) {
+            url.push('?');
+            url.push_str(&q);
+        }
+    }
+    url
+}
+
+fn floor_boundary(s: &str, max: usize) -> usize {
+    if s.len() <= max {
+        return s.len();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    end
+}
