@@ -97,13 +97,14 @@ impl HeaderTags {
             let mut values = headers.get_all(&e.header).iter();
             let first = values.next()?;
             // Repeated fields are one list (RFC 9110 5.3), as dd-trace-py sees them.
-            let mut value = String::from_utf8_lossy(first.as_bytes()).trim().to_string();
+            // No trimming: HTTP parsers already strip OWS, and dd-trace-py keeps values as given.
+            let mut value = String::from_utf8_lossy(first.as_bytes()).into_owned();
             for v in values {
                 if value.len() >= MAX_HEADER_VALUE_LEN {
                     break;
                 }
                 value.push(',');
-                value.push_str(String::from_utf8_lossy(v.as_bytes()).trim());
+                value.push_str(&String::from_utf8_lossy(v.as_bytes()));
             }
             truncate(&mut value, MAX_HEADER_VALUE_LEN);
             let tag = if request {
