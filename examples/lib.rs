@@ -15,6 +15,13 @@ pub fn query_pairs(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+fn decode(component: &str) -> String {
+    form_urlencoded::parse(format!("x={component}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
 fn client() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
@@ -64,15 +71,18 @@ fn finish_client(cx: &Context, status: StatusCode) {
 pub async fn outbound(query: &str) -> StatusCode {
     let mut url = None;
     let mut baggage = Vec::new();
-    for (k, v) in query_pairs(query) {
-        match k.as_str() {
-            "url" => url = Some(v),
-            "baggage" => {
-                if let Some((bk, bv)) = v.split_once('=') {
-                    baggage.push(KeyValue::new(bk.to_string(), bv.to_string()));
-                }
+    for param in query.split('&') {
+        // `baggage=k=v` is split on its first raw `=` before decoding, so a key or value that
+        // itself holds `=` is sent percent-encoded (`%3D`) and stays unambiguous.
+        if let Some(item) = param.strip_prefix("baggage=") {
+            if let Some((k, v)) = item.split_once('=') {
+                baggage.push(KeyValue::new(decode(k), decode(v)));
             }
-            _ => {}
+        }
+    }
+    for (k, v) in query_pairs(query) {
+        if k == "url" {
+            url = Some(v);
         }
     }
     let Some(url) = url else {

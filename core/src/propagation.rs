@@ -23,6 +23,7 @@ use opentelemetry::Context;
 pub struct HeaderExtractor<'a> {
     headers: &'a HeaderMap,
     folded: Vec<(&'a HeaderName, String)>,
+    tracestate: Option<String>,
 }
 
 impl<'a> HeaderExtractor<'a> {
@@ -45,20 +46,58 @@ impl<'a> HeaderExtractor<'a> {
                 folded.push((name, joined.join(",")));
             }
         }
-        HeaderExtractor { headers, folded }
+        let mut extractor = HeaderExtractor {
+            headers,
+            folded,
+            tracestate: None,
+        };
+        extractor.tracestate = extractor.raw("tracestate").and_then(normalize_tracestate);
+        extractor
     }
-}
 
-impl Extractor for HeaderExtractor<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        if let Some((_, v)) = self
+    fn raw(&self, key: &str) -> Option<&str> {
+        match self
             .folded
             .iter()
             .find(|(k, _)| k.as_str().eq_ignore_ascii_case(key))
         {
-            return Some(v.as_str());
+            Some((_, v)) => Some(v.as_str()),
+            None => self.headers.get(key).and_then(|v| v.to_str().ok()),
         }
-        self.headers.get(key).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// W3C `tracestate` allows optional whitespace around list members and empty members (which
+/// repeated fields produce once combined); the pipeline's parser does not, so they are removed
+/// here. Returns `None` when the value is already in canonical form.
+fn normalize_tracestate(value: &str) -> Option<String> {
+    let needs = value.contains([' ', '\t'])
+        || value.starts_with(',')
+        || value.ends_with(',')
+        || value.contains(",,");
+    if !needs {
+        return None;
+    }
+    let members: Vec<&str> = value
+        .split(',')
+        .map(|m| m.trim_matches([' ', '\t']))
+        .filter(|m| !m.is_empty())
+        .collect();
+    Some(members.join(","))
+}
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        if key.eq_ignore_ascii_case("tracestate") {
+            if let Some(normalized) = &self.tracestate {
+                return Some(normalized.as_str());
+            }
+        }
+        let value = self.raw(key)?;
+        if key.eq_ignore_ascii_case("baggage") && !baggage_is_well_formed(value) {
+            return None;
+        }
+        Some(value)
     }
 
     fn keys(&self) -> Vec<&str> {
@@ -66,12 +105,82 @@ impl Extractor for HeaderExtractor<'_> {
     }
 }
 
+/// Datadog's tracers discard the whole `baggage` header when any of the items they read has no
+/// `=`, or an empty key or value (SPEC 4.7; system-tests D012-D015), where the OpenTelemetry
+/// baggage parser would keep the valid items.
+fn baggage_is_well_formed(value: &str) -> bool {
+    const MAX_ITEMS: usize = 64;
+    const MAX_BYTES: usize = 8192;
+    let mut used = 0;
+    for (i, item) in value.split(',').enumerate() {
+        used += item.len() + usize::from(i > 0);
+        if i >= MAX_ITEMS || used > MAX_BYTES {
+            // Items past the limits are not read, so they cannot spoil the header.
+            break;
+        }
+        let Some((key, val)) = item.split_once('=') else {
+            return false;
+        };
+        // Properties (`;k=v`) follow the value and are not parsed.
+        let val = val.split(';').next().unwrap_or("");
+        if key.trim().is_empty() || val.trim().is_empty() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Datadog's limits on injected baggage: at most 64 items and 8192 bytes, stopping before the
+/// item that would exceed them (SPEC 4.7; system-tests D016, D017).
+fn limit_baggage(value: &mut String) {
+    const MAX_ITEMS: usize = 64;
+    const MAX_BYTES: usize = 8192;
+    let mut end = 0;
+    for (i, item) in value.split(',').enumerate() {
+        let next = if i == 0 {
+            item.len()
+        } else {
+            end + 1 + item.len()
+        };
+        if i >= MAX_ITEMS || next > MAX_BYTES {
+            break;
+        }
+        end = next;
+    }
+    value.truncate(end);
+}
+
+/// The pipeline keeps propagation tags in a hash map; Datadog's tracers write the decision
+/// maker first and the trace id's high bits last. Ordering those two makes the header stable.
+fn order_datadog_tags(value: &mut String) {
+    if !value.contains(',') {
+        return;
+    }
+    let rank = |tag: &str| {
+        if tag.starts_with("_dd.p.dm=") {
+            0
+        } else if tag.starts_with("_dd.p.tid=") {
+            2
+        } else {
+            1
+        }
+    };
+    let mut tags: Vec<&str> = value.split(',').collect();
+    tags.sort_by_key(|t| rank(t));
+    *value = tags.join(",");
+}
+
 /// Writes propagation headers into a [`HeaderMap`]; a name or value that is not valid HTTP is
 /// skipped rather than panicking.
 pub struct HeaderInjector<'a>(pub &'a mut HeaderMap);
 
 impl Injector for HeaderInjector<'_> {
-    fn set(&mut self, key: &str, value: String) {
+    fn set(&mut self, key: &str, mut value: String) {
+        if key.eq_ignore_ascii_case("baggage") {
+            limit_baggage(&mut value);
+        } else if key.eq_ignore_ascii_case("x-datadog-tags") {
+            order_datadog_tags(&mut value);
+        }
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(key.as_bytes()),
             HeaderValue::from_str(&value),

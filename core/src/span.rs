@@ -199,6 +199,11 @@ impl RequestTracer {
             }
         }
 
+        let local_root = {
+            let parent_span = parent.span();
+            let sc = parent_span.span_context();
+            !sc.is_valid() || sc.is_remote()
+        };
         let slot = ErrorSlot::default();
         let cx = pipeline::start_span(
             shared.integration.operation_name,
@@ -208,6 +213,15 @@ impl RequestTracer {
         )
         .with_value(slot.clone());
 
+        if local_root {
+            // The pipeline exports v0.4 payloads, whose `trace_id` holds only the low 64 bits:
+            // Datadog's tracers carry the high bits as `_dd.p.tid` on the chunk root.
+            let high = cx.span().span_context().trace_id().to_bytes();
+            if high[..8] != [0; 8] {
+                cx.span()
+                    .set_attribute(KeyValue::new("_dd.p.tid", hex16(&high[..8])));
+            }
+        }
         RequestSpan {
             cx,
             shared: self.shared.clone(),
@@ -331,6 +345,16 @@ impl Drop for RequestSpan {
     fn drop(&mut self) {
         self.end();
     }
+}
+
+fn hex16(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(16);
+    for b in bytes {
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 0xf)] as char);
+    }
+    out
 }
 
 fn method_str(method: &Method) -> Cow<'static, str> {

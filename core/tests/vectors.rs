@@ -69,9 +69,16 @@ fn ddtrace_asgi_tags() {
         let input = v["input"].as_str().unwrap();
         match v["expect"].get("pairs") {
             Some(expected) => {
-                assert_eq!(parse_asgi_tags(input).unwrap(), pairs(expected), "{input:?}")
+                assert_eq!(
+                    parse_asgi_tags(input).unwrap(),
+                    pairs(expected),
+                    "{input:?}"
+                )
             }
-            None => assert!(parse_asgi_tags(input).is_err(), "{input:?} should be rejected"),
+            None => assert!(
+                parse_asgi_tags(input).is_err(),
+                "{input:?} should be rejected"
+            ),
         }
     }
 }

@@ -1,1 +1,33 @@
+//! The conformance suite, run for every integration. Each framework's app is built on demand
+//! and driven over HTTP; the Datadog test agent (`scripts/install-test-agent.sh`) receives the
+//! traces.
 
+use ddtrace_conformance::{suite, AppSpec};
+
+const AXUM: AppSpec = AppSpec {
+    framework: "axum",
+    package: "ddtrace-examples",
+    binary: "conformance-axum",
+    users_route: "/users/{id}",
+    status_route: "/status/{code}",
+};
+
+#[test]
+fn axum_routes() {
+    suite::routes(&AXUM);
+}
+
+#[test]
+fn axum_defaults_and_privacy() {
+    suite::defaults_and_privacy(&AXUM);
+}
+
+#[test]
+fn axum_config_variants() {
+    suite::config_variants(&AXUM);
+}
+
+#[test]
+fn axum_propagation_vectors() {
+    suite::propagation_vectors(&AXUM);
+}

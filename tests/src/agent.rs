@@ -1,0 +1,112 @@
+//! The real Datadog test agent (`ddapm-test-agent` from PyPI), started per test group.
+
+use serde_json::Value;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running test agent; killed when dropped.
+pub struct TestAgent {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+/// A free loopback port (the listener is closed before the port is handed out).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free loopback port")
+}
+
+/// Where the agent executable is: `$DDAPM_TEST_AGENT`, the workspace's `.venv`, or `PATH`.
+fn agent_binary() -> PathBuf {
+    if let Ok(p) = std::env::var("DDAPM_TEST_AGENT") {
+        return PathBuf::from(p);
+    }
+    let venv = crate::workspace_root().join(".venv/bin/ddapm-test-agent");
+    if venv.exists() {
+        return venv;
+    }
+    PathBuf::from("ddapm-test-agent")
+}
+
+impl TestAgent {
+    /// Starts an agent on free ports and waits until it answers.
+    pub fn start() -> TestAgent {
+        let port = free_port();
+        let log = std::env::temp_dir().join(format!("ddapm-test-agent-{port}.log"));
+        let log_file = std::fs::File::create(&log).expect("agent log file");
+        let binary = agent_binary();
+        let child = Command::new(&binary)
+            .args(["--port", &port.to_string()])
+            .args(["--otlp-http-port", &free_port().to_string()])
+            .args(["--otlp-grpc-port", &free_port().to_string()])
+            .env("ENABLED_CHECKS", "trace_count_header,meta_tracer_version_header,trace_content_length")
+            .env("DD_POOL_TRACE_CHECK_FAILURES", "true")
+            .env("LOG_LEVEL", "WARNING")
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log_file.try_clone().expect("log")))
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {}: {e}. Install it with scripts/install-test-agent.sh (or set DDAPM_TEST_AGENT)",
+                    binary.display()
+                )
+            });
+        let mut agent = TestAgent { child, port, log };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if agent.get("/info").is_ok() {
+                return agent;
+            }
+            if let Ok(Some(status)) = agent.child.try_wait() {
+                panic!(
+                    "the test agent exited ({status}); see {}",
+                    agent.log.display()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the test agent did not answer within 60 s; see {}",
+                agent.log.display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The URL tracers send to (`DD_TRACE_AGENT_URL`).
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn get(&self, path: &str) -> Result<(u16, String), String> {
+        crate::http1::blocking_get(self.port, path)
+    }
+
+    /// Every trace received so far, as the agent decoded it from the tracer's msgpack.
+    pub fn traces(&self) -> Vec<Vec<Value>> {
+        let (status, body) = self.get("/test/session/traces").expect("agent traces");
+        assert_eq!(status, 200, "agent /test/session/traces: {body}");
+        serde_json::from_str(&body).expect("agent traces JSON")
+    }
+
+    /// The agent's own payload checks (headers, counts, lengths): `Err` lists the failures.
+    pub fn check_failures(&self) -> Result<(), String> {
+        match self.get("/test/trace_check/failures?return_all=true") {
+            Ok((200, _)) => Ok(()),
+            Ok((_, body)) => Err(body),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Drop for TestAgent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

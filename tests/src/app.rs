@@ -1,0 +1,172 @@
+//! A conformance app process under test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How to build and name one framework's conformance app, and its route templates.
+#[derive(Clone, Copy, Debug)]
+pub struct AppSpec {
+    /// The framework, as in `component` and `<framework>.request`.
+    pub framework: &'static str,
+    /// The cargo package holding the app binary.
+    pub package: &'static str,
+    /// The app binary's name.
+    pub binary: &'static str,
+    /// The native template of `GET /users/{id}` as it must appear in `http.route`.
+    pub users_route: &'static str,
+    /// The native template of `GET /status/{code}`.
+    pub status_route: &'static str,
+}
+
+/// Builds the app binary (a no-op when it is fresh) and returns its path.
+pub fn build(spec: &AppSpec) -> PathBuf {
+    static BUILD: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = BUILD.lock().unwrap_or_else(|p| p.into_inner());
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let status = Command::new(cargo)
+        .current_dir(crate::workspace_root())
+        .args(["build", "--quiet", "-p", spec.package, "--bin", spec.binary])
+        .status()
+        .expect("cannot run cargo build");
+    assert!(status.success(), "building {} failed", spec.binary);
+    let bin = target_dir().join(spec.binary);
+    assert!(
+        bin.exists(),
+        "{} was not built at {}",
+        spec.binary,
+        bin.display()
+    );
+    bin
+}
+
+/// The profile directory the test binary itself was built into (`target/debug`).
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/<test binary>
+    exe.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .expect("target dir")
+}
+
+/// A running app; sent SIGTERM (and killed if it lingers) when dropped.
+pub struct App {
+    child: Option<Child>,
+    /// The port it listens on.
+    pub port: u16,
+    /// Its `DD_SERVICE`, unique per process so traces can be told apart in a shared agent.
+    pub service: String,
+    log: PathBuf,
+}
+
+/// How a stop went.
+#[derive(Debug)]
+pub struct Stopped {
+    /// The exit status, if it exited in time.
+    pub status: Option<ExitStatus>,
+    /// How long it took from SIGTERM to exit.
+    pub elapsed: Duration,
+}
+
+impl App {
+    /// Starts `binary` with the conformance environment plus `env`; waits until ready.
+    pub fn start(binary: &Path, agent_url: &str, service: &str, env: &[(String, String)]) -> App {
+        let port = crate::agent::free_port();
+        let log = std::env::temp_dir().join(format!("{service}.log"));
+        let log_file = std::fs::File::create(&log).expect("app log");
+        let mut cmd = Command::new(binary);
+        // The developer's own DD_* settings must not leak into the app under test.
+        for (k, _) in std::env::vars() {
+            if k.starts_with("DD_") || k.starts_with("OTEL_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("PORT", port.to_string())
+            .env("DD_TRACE_AGENT_URL", agent_url)
+            .env("DD_SERVICE", service)
+            .env("DD_INSTRUMENTATION_TELEMETRY_ENABLED", "false")
+            .env("DD_REMOTE_CONFIGURATION_ENABLED", "false")
+            .env("RUST_BACKTRACE", "0");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log_file.try_clone().expect("log")))
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        let mut app = App {
+            child: Some(child),
+            port,
+            service: service.to_string(),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok((200, _)) = crate::http1::blocking_get(port, "/users/0") {
+                return app;
+            }
+            if let Some(Ok(Some(status))) = app.child.as_mut().map(|c| c.try_wait()) {
+                panic!(
+                    "{} exited early ({status}); see {}",
+                    app.service,
+                    app.log.display()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} not ready within 20 s; see {}",
+                app.service,
+                app.log.display()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The app's log file (stdout and stderr).
+    pub fn log(&self) -> &Path {
+        &self.log
+    }
+
+    /// Sends SIGTERM and waits up to `timeout` for the exit.
+    pub fn stop(&mut self, timeout: Duration) -> Stopped {
+        let start = Instant::now();
+        let Some(mut child) = self.child.take() else {
+            return Stopped {
+                status: None,
+                elapsed: Duration::ZERO,
+            };
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Stopped {
+                    status: Some(status),
+                    elapsed: start.elapsed(),
+                };
+            }
+            if start.elapsed() > timeout {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Stopped {
+                    status: None,
+                    elapsed: start.elapsed(),
+                };
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            self.stop(Duration::from_secs(5));
+        }
+    }
+}

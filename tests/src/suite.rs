@@ -1,0 +1,971 @@
+//! The groups of checks every conformance app runs.
+
+use crate::app::{self, App, AppSpec, Stopped};
+use crate::assertions;
+use crate::capture::CaptureServer;
+use crate::http1::{self, Response};
+use crate::spans::{meta, u64_field, Spans};
+use crate::{Report, TestAgent};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// The header tag every suite request carries, so each server span can be found.
+const REQUEST_ID_TAG: &str = "conformance.request_id";
+const REQUEST_ID_HEADER_TAGS: &str = "x-request-id:conformance.request_id";
+const USER_AGENT: &str = "conformance-suite/1.0";
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn unique_service(spec: &AppSpec, group: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "conformance-{}-{group}-{}-{}",
+        spec.framework,
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Runs `drive` against a fresh app, stops it with SIGTERM, and returns its spans.
+fn run_app<T>(
+    spec: &AppSpec,
+    agent: &TestAgent,
+    group: &str,
+    environment: &[(String, String)],
+    drive: impl FnOnce(&App) -> T,
+) -> (T, Stopped, Spans, String) {
+    let binary = app::build(spec);
+    let service = unique_service(spec, group);
+    let mut app = App::start(&binary, &agent.url(), &service, environment);
+    let out = drive(&app);
+    let stopped = app.stop(Duration::from_secs(6));
+    // The app flushed on SIGTERM before exiting; the agent has stored what it acknowledged.
+    let spans = Spans::of_service(agent.traces(), &service);
+    (out, stopped, spans, service)
+}
+
+fn get(app: &App, target: &str, id: &str, extra: &[(&str, &str)]) -> Result<Response, String> {
+    let mut headers = vec![("x-request-id", id), ("user-agent", USER_AGENT)];
+    headers.extend_from_slice(extra);
+    http1::request(app.port, "GET", target, &headers, b"").map_err(|e| format!("GET {target}: {e}"))
+}
+
+fn check_stop(report: &mut Report, stopped: &Stopped) {
+    report.check(
+        stopped.status.is_some_and(|s| s.success()) && stopped.elapsed < Duration::from_secs(5),
+        || format!("SIGTERM: expected exit 0 within 5 s, got {stopped:?}"),
+    );
+}
+
+fn meta_eq(report: &mut Report, span: &Value, id: &str, tag: &str, expected: &str) {
+    report.check(meta(span, tag) == Some(expected), || {
+        format!(
+            "{id}: meta {tag} = {:?}, expected {expected:?}",
+            meta(span, tag)
+        )
+    });
+}
+
+fn meta_absent(report: &mut Report, span: &Value, id: &str, tag: &str) {
+    report.check(meta(span, tag).is_none(), || {
+        format!(
+            "{id}: meta {tag} should be absent, is {:?}",
+            meta(span, tag)
+        )
+    });
+}
+
+/// Checks what every server span of `spec` carries.
+fn common(report: &mut Report, spec: &AppSpec, span: &Value, id: &str, service: &str) {
+    let op = format!("{}.request", spec.framework);
+    report.check(span["name"] == op.as_str(), || {
+        format!("{id}: name {} != {op}", span["name"])
+    });
+    report.check(span["type"] == "web", || {
+        format!("{id}: type {}", span["type"])
+    });
+    report.check(span["service"] == service, || {
+        format!("{id}: service {}", span["service"])
+    });
+    meta_eq(report, span, id, "component", spec.framework);
+    meta_eq(report, span, id, "span.kind", "server");
+    report.check(span["metrics"]["_sampling_priority_v1"].is_number(), || {
+        format!("{id}: no _sampling_priority_v1 on the local root")
+    });
+}
+
+fn error_flag(span: &Value) -> u64 {
+    span["error"].as_u64().unwrap_or(0)
+}
+
+/// Every route of CONFORMANCE.md, with env, version, `DD_TAGS`, header tags and client IP on.
+pub fn routes(spec: &AppSpec) {
+    let mut report = Report::default();
+    let agent = TestAgent::start();
+    let capture = CaptureServer::start();
+    let environment = env(&[
+        ("DD_ENV", "conformance-env"),
+        ("DD_VERSION", "1.2.3"),
+        ("DD_TAGS", "team:apm,tier:web"),
+        (
+            "DD_TRACE_HEADER_TAGS",
+            "x-request-id:conformance.request_id,x-conformance,x-extra-header:extra",
+        ),
+        ("DD_TRACE_CLIENT_IP_ENABLED", "true"),
+    ]);
+    let users_resource = format!("GET {}", spec.users_route);
+    let status_resource = format!("GET {}", spec.status_route);
+
+    let (responses, stopped, spans, service) =
+        run_app(spec, &agent, "routes", &environment, |app| {
+            let mut r: BTreeMap<&str, Result<Response, String>> = BTreeMap::new();
+            r.insert(
+                "users",
+                get(
+                    app,
+                    "/users/42?password=hunter2&q=1",
+                    "users",
+                    &[("x-forwarded-for", "8.8.8.8")],
+                ),
+            );
+            for code in ["400", "404", "500", "503"] {
+                let id: &'static str = Box::leak(format!("status-{code}").into_boxed_str());
+                r.insert(id, get(app, &format!("/status/{code}"), id, &[]));
+            }
+            r.insert("fail", get(app, "/fail", "fail", &[]));
+            r.insert("panic", get(app, "/panic", "panic", &[]));
+            r.insert("after-panic", get(app, "/users/7", "after-panic", &[]));
+            r.insert("stream", get(app, "/stream", "stream", &[]));
+            r.insert("child", get(app, "/child", "child", &[]));
+            r.insert(
+                "headers",
+                get(app, "/headers?set=x-extra-header:hello", "headers", &[]),
+            );
+            r.insert(
+                "echo",
+                http1::request(
+                    app.port,
+                    "POST",
+                    "/echo",
+                    &[
+                        ("x-request-id", "echo"),
+                        ("user-agent", USER_AGENT),
+                        ("content-type", "text/plain"),
+                    ],
+                    b"ping pong",
+                )
+                .map_err(|e| e.to_string()),
+            );
+            r.insert("unmatched", get(app, "/no/such/route", "unmatched", &[]));
+            let out_url = capture.url("/routes/outbound");
+            r.insert(
+                "outbound",
+                get(app, &format!("/outbound?url={out_url}"), "outbound", &[]),
+            );
+            r.insert(
+                "datadog-parent",
+                get(
+                    app,
+                    "/users/5",
+                    "datadog-parent",
+                    &[
+                        ("x-datadog-trace-id", "1234567890123"),
+                        ("x-datadog-parent-id", "987654321"),
+                        ("x-datadog-sampling-priority", "2"),
+                        ("x-datadog-origin", "synthetics"),
+                    ],
+                ),
+            );
+            r.insert(
+                "w3c-parent",
+                get(
+                    app,
+                    "/users/6",
+                    "w3c-parent",
+                    &[
+                        (
+                            "traceparent",
+                            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                        ),
+                        ("tracestate", "dd=s:2;o:rum,other=x"),
+                    ],
+                ),
+            );
+            let harness = format!(
+                r#"[{{"url": "{}", "arguments": []}}]"#,
+                capture.url("/routes/w3c")
+            );
+            r.insert(
+                "w3c-harness",
+                http1::request(
+                    app.port,
+                    "POST",
+                    "/w3c",
+                    &[
+                        ("x-request-id", "w3c-harness"),
+                        ("user-agent", USER_AGENT),
+                        ("content-type", "application/json"),
+                    ],
+                    harness.as_bytes(),
+                )
+                .map_err(|e| e.to_string()),
+            );
+            r
+        });
+    check_stop(&mut report, &stopped);
+    report.result("agent payload checks", agent.check_failures());
+
+    let status_of = |id: &str| {
+        responses
+            .get(id)
+            .and_then(|r| r.as_ref().ok())
+            .map(|r| r.status)
+    };
+    report.check(status_of("users") == Some(200), || {
+        format!("users: status {:?}", responses.get("users"))
+    });
+    report.check(
+        responses["users"]
+            .as_ref()
+            .is_ok_and(|r| r.text() == "user 42"),
+        || "users: body should be `user 42`".to_string(),
+    );
+    for code in [400u16, 404, 500, 503] {
+        let id = format!("status-{code}");
+        report.check(status_of(&id) == Some(code), || {
+            format!("{id}: status {:?}", status_of(&id))
+        });
+    }
+    report.check(status_of("fail") == Some(500), || {
+        format!("fail: status {:?}", status_of("fail"))
+    });
+    report.check(matches!(status_of("panic"), None | Some(500)), || {
+        format!(
+            "panic: a 500 or a closed connection, got {:?}",
+            status_of("panic")
+        )
+    });
+    report.check(status_of("after-panic") == Some(200), || {
+        "the server must keep serving after a panic".into()
+    });
+    report.check(
+        responses["stream"]
+            .as_ref()
+            .is_ok_and(|r| r.text() == "chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\n"),
+        || "stream: body must be the 5 chunks, unchanged".to_string(),
+    );
+    report.check(
+        responses["headers"].as_ref().is_ok_and(|r| {
+            r.header("x-conformance") == Some("yes") && r.header("x-extra-header") == Some("hello")
+        }),
+        || "headers: response headers changed".to_string(),
+    );
+    report.check(
+        responses["echo"]
+            .as_ref()
+            .is_ok_and(|r| r.status == 200 && r.body == b"ping pong"),
+        || "echo: body not echoed".to_string(),
+    );
+    report.check(status_of("unmatched") == Some(404), || {
+        "unmatched: expected 404".to_string()
+    });
+    report.check(status_of("outbound") == Some(200), || {
+        "outbound: expected the downstream 200".to_string()
+    });
+
+    let port = |span: &Value| {
+        meta(span, "http.url")
+            .and_then(|u| u.strip_prefix("http://127.0.0.1:"))
+            .and_then(|u| u.split('/').next())
+            .map(str::to_string)
+    };
+
+    // Every request id got exactly one server span with the common tags.
+    for id in responses.keys() {
+        match spans.one_with_meta(REQUEST_ID_TAG, id) {
+            Ok(span) => {
+                common(&mut report, spec, span, id, &service);
+                meta_eq(&mut report, span, id, "env", "conformance-env");
+                meta_eq(&mut report, span, id, "version", "1.2.3");
+                meta_eq(&mut report, span, id, "team", "apm");
+                meta_eq(&mut report, span, id, "tier", "web");
+                meta_eq(&mut report, span, id, "http.useragent", USER_AGENT);
+                report.check(port(span).is_some(), || {
+                    format!("{id}: http.url {:?}", meta(span, "http.url"))
+                });
+            }
+            Err(e) => report.check(false, || format!("{id}: {e}")),
+        }
+    }
+    let span = |id: &str| spans.one_with_meta(REQUEST_ID_TAG, id).ok();
+    let base = span("users")
+        .and_then(port)
+        .map(|p| format!("http://127.0.0.1:{p}"))
+        .unwrap_or_default();
+
+    if let Some(s) = span("users") {
+        report.check(s["resource"] == users_resource.as_str(), || {
+            format!("users: resource {}", s["resource"])
+        });
+        meta_eq(&mut report, s, "users", "http.route", spec.users_route);
+        meta_eq(&mut report, s, "users", "http.method", "GET");
+        meta_eq(&mut report, s, "users", "http.status_code", "200");
+        meta_eq(
+            &mut report,
+            s,
+            "users",
+            "http.url",
+            &format!("{base}/users/42?<redacted>&q=1"),
+        );
+        meta_eq(&mut report, s, "users", "http.client_ip", "8.8.8.8");
+        meta_eq(&mut report, s, "users", "network.client.ip", "127.0.0.1");
+        report.check(error_flag(s) == 0, || {
+            "users: error should be 0".to_string()
+        });
+        report.check(u64_field(s, "parent_id") == 0, || {
+            "users: a new trace has no parent".to_string()
+        });
+        report.check(
+            meta(s, "_dd.p.tid").is_some_and(|t| t.len() == 16 && t.ends_with("00000000")),
+            || {
+                format!(
+                    "users: generated 128-bit trace id needs _dd.p.tid, got {:?}",
+                    meta(s, "_dd.p.tid")
+                )
+            },
+        );
+    }
+    for (code, error) in [(400, 0), (404, 0), (500, 1), (503, 1)] {
+        let id = format!("status-{code}");
+        if let Some(s) = span(&id) {
+            report.check(s["resource"] == status_resource.as_str(), || {
+                format!("{id}: resource {}", s["resource"])
+            });
+            meta_eq(&mut report, s, &id, "http.status_code", &code.to_string());
+            meta_eq(&mut report, s, &id, "http.route", spec.status_route);
+            report.check(error_flag(s) == error, || {
+                format!("{id}: error {} expected {error}", s["error"])
+            });
+        }
+    }
+    for (id, message) in [
+        ("fail", "conformance failure"),
+        ("panic", "conformance panic"),
+    ] {
+        if let Some(s) = span(id) {
+            report.check(error_flag(s) == 1, || format!("{id}: error flag not set"));
+            report.check(
+                meta(s, "error.message").is_some_and(|m| m.contains(message)),
+                || {
+                    format!(
+                        "{id}: error.message {:?} should contain {message:?}",
+                        meta(s, "error.message")
+                    )
+                },
+            );
+            report.check(meta(s, "error.type").is_some_and(|t| !t.is_empty()), || {
+                format!("{id}: error.type missing")
+            });
+            meta_eq(&mut report, s, id, "http.status_code", "500");
+            report.check(s["resource"] == format!("GET /{id}").as_str(), || {
+                format!("{id}: resource {}", s["resource"])
+            });
+        }
+    }
+    if let Some(s) = span("stream") {
+        let duration = s["duration"].as_u64().unwrap_or(0);
+        report.check(duration >= 400_000_000, || {
+            format!(
+                "stream: the span must last until the body ends (>= 400 ms), lasted {} ms",
+                duration / 1_000_000
+            )
+        });
+    }
+    if let Some(s) = span("child") {
+        let child = spans.all().iter().find(|c| {
+            (c["name"] == "child.work" || c["resource"] == "child.work")
+                && spans.is_descendant(c, s)
+        });
+        report.check(child.is_some(), || {
+            "child: no child.work span under the server span".to_string()
+        });
+        if let Some(c) = child {
+            report.check(c["parent_id"] == s["span_id"], || {
+                "child: child.work should be a direct child".to_string()
+            });
+            let d = c["duration"].as_u64().unwrap_or(0);
+            report.check(d >= 9_000_000, || {
+                format!(
+                    "child: child.work lasted {} ms, expected ~10 ms",
+                    d / 1_000_000
+                )
+            });
+        }
+    }
+    if let Some(s) = span("headers") {
+        meta_eq(
+            &mut report,
+            s,
+            "headers",
+            "http.response.headers.x-conformance",
+            "yes",
+        );
+        meta_eq(&mut report, s, "headers", "extra", "hello");
+        meta_eq(
+            &mut report,
+            s,
+            "headers",
+            "http.url",
+            &format!("{base}/headers?set=x-extra-header:hello"),
+        );
+    }
+    if let Some(s) = span("echo") {
+        meta_eq(&mut report, s, "echo", "http.method", "POST");
+        report.check(s["resource"] == "POST /echo", || {
+            format!("echo: resource {}", s["resource"])
+        });
+    }
+    if let Some(s) = span("unmatched") {
+        report.check(s["resource"] == "GET 404", || {
+            format!("unmatched: resource {}", s["resource"])
+        });
+        meta_absent(&mut report, s, "unmatched", "http.route");
+        meta_eq(&mut report, s, "unmatched", "http.status_code", "404");
+        report.check(error_flag(s) == 0, || {
+            "unmatched: a 404 is not an error".to_string()
+        });
+    }
+    if let Some(s) = span("outbound") {
+        let client = spans
+            .children_of(s)
+            .into_iter()
+            .find(|c| meta(c, "span.kind") == Some("client"));
+        report.check(client.is_some(), || {
+            "outbound: no client span under the server span".to_string()
+        });
+        let captured = capture.headers("/routes/outbound").unwrap_or_default();
+        let header = |n: &str| {
+            captured
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.clone())
+        };
+        if let Some(c) = client {
+            let cid = u64_field(c, "span_id");
+            report.check(
+                header("x-datadog-parent-id") == Some(cid.to_string()),
+                || {
+                    format!(
+                        "outbound: x-datadog-parent-id {:?} should be the client span {cid}",
+                        header("x-datadog-parent-id")
+                    )
+                },
+            );
+            report.check(
+                header("x-datadog-trace-id") == Some(u64_field(s, "trace_id").to_string()),
+                || "outbound: x-datadog-trace-id should be the trace's low 64 bits".to_string(),
+            );
+            report.check(
+                header("traceparent")
+                    .is_some_and(|tp| tp.split('-').nth(2) == Some(format!("{cid:016x}").as_str())),
+                || {
+                    format!(
+                        "outbound: traceparent {:?} parent-id should be the client span",
+                        header("traceparent")
+                    )
+                },
+            );
+            report.check(
+                header("tracestate").is_some_and(|ts| ts.contains(&format!("p:{cid:016x}"))),
+                || {
+                    format!(
+                        "outbound: tracestate {:?} should carry p:<client span>",
+                        header("tracestate")
+                    )
+                },
+            );
+        }
+    }
+    if let Some(s) = span("datadog-parent") {
+        report.check(u64_field(s, "trace_id") == 1_234_567_890_123, || {
+            format!("datadog-parent: trace_id {}", s["trace_id"])
+        });
+        report.check(u64_field(s, "parent_id") == 987_654_321, || {
+            format!("datadog-parent: parent_id {}", s["parent_id"])
+        });
+        report.check(
+            s["metrics"]["_sampling_priority_v1"].as_f64() == Some(2.0),
+            || "datadog-parent: priority 2 inherited".to_string(),
+        );
+        meta_eq(&mut report, s, "datadog-parent", "_dd.origin", "synthetics");
+    }
+    if let Some(s) = span("w3c-parent") {
+        report.check(u64_field(s, "trace_id") == 0x8448_eb21_1c80_319c, || {
+            format!("w3c-parent: trace_id {}", s["trace_id"])
+        });
+        report.check(u64_field(s, "parent_id") == 0xb7ad_6b71_6920_3331, || {
+            format!("w3c-parent: parent_id {}", s["parent_id"])
+        });
+        meta_eq(
+            &mut report,
+            s,
+            "w3c-parent",
+            "_dd.p.tid",
+            "0af7651916cd43dd",
+        );
+        report.check(
+            s["metrics"]["_sampling_priority_v1"].as_f64() == Some(2.0),
+            || "w3c-parent: s:2 from tracestate".to_string(),
+        );
+        meta_eq(&mut report, s, "w3c-parent", "_dd.origin", "rum");
+    }
+    if let Some(s) = span("w3c-harness") {
+        let captured = capture.headers("/routes/w3c").unwrap_or_default();
+        let tp = captured
+            .iter()
+            .find(|(k, _)| k == "traceparent")
+            .map(|(_, v)| v.clone());
+        let low = format!("{:016x}", u64_field(s, "trace_id"));
+        report.check(
+            tp.as_deref()
+                .is_some_and(|tp| tp.split('-').nth(1).is_some_and(|t| t.ends_with(&low))),
+            || format!("w3c-harness: downstream traceparent {tp:?} should continue trace {low}"),
+        );
+    }
+    report.finish(&format!("{} routes", spec.framework));
+}
+
+/// Defaults and privacy: nothing configured, so no client IP, no header tags, and credentials
+/// never reach a tag.
+pub fn defaults_and_privacy(spec: &AppSpec) {
+    let mut report = Report::default();
+    let agent = TestAgent::start();
+    let (responses, stopped, spans, service) = run_app(spec, &agent, "defaults", &[], |app| {
+        vec![
+            get(
+                app,
+                "/users/101?api_key=s3cr3t&token=abc&visible=1",
+                "d1",
+                &[
+                    ("x-forwarded-for", "8.8.8.8"),
+                    ("authorization", "Bearer very-secret-token"),
+                    ("cookie", "session=very-secret-cookie"),
+                ],
+            ),
+            get(
+                app,
+                "/headers?set=set-cookie:session%3Dvery-secret-set-cookie",
+                "d2",
+                &[],
+            ),
+        ]
+    });
+    check_stop(&mut report, &stopped);
+    report.check(
+        responses
+            .iter()
+            .all(|r| r.as_ref().is_ok_and(|r| r.status == 200)),
+        || format!("defaults: responses {responses:?}"),
+    );
+    // The readiness probe (`/users/0`) is traced too; it is not one of this group's requests.
+    let servers: Vec<&Value> = spans
+        .all()
+        .iter()
+        .filter(|s| meta(s, "span.kind") == Some("server"))
+        .filter(|s| !meta(s, "http.url").is_some_and(|u| u.ends_with("/users/0")))
+        .collect();
+    report.check(servers.len() == 2, || {
+        format!("defaults: expected 2 server spans, got {}", servers.len())
+    });
+    for s in &servers {
+        common(&mut report, spec, s, "defaults", &service);
+        meta_absent(&mut report, s, "defaults", "http.client_ip");
+        meta_absent(&mut report, s, "defaults", "network.client.ip");
+        let leaked: Vec<String> = s["meta"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, v)| {
+                // The set-cookie value travels in d2's own query string, so http.url is exempt.
+                k.starts_with("http.request.headers.")
+                    || k.starts_with("http.response.headers.")
+                    || (k.as_str() != "http.url"
+                        && v.as_str()
+                            .is_some_and(|v| v.contains("very-secret") || v.contains("s3cr3t")))
+            })
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        report.check(leaked.is_empty(), || {
+            format!("defaults: tags that must not exist: {leaked:?}")
+        });
+    }
+    if let Some(s) = servers
+        .iter()
+        .find(|s| meta(s, "http.url").is_some_and(|u| u.contains("/users/101")))
+    {
+        report.check(
+            meta(s, "http.url")
+                .is_some_and(|u| u.ends_with("/users/101?<redacted>&<redacted>&visible=1")),
+            || {
+                format!(
+                    "defaults: query must be obfuscated by default: {:?}",
+                    meta(s, "http.url")
+                )
+            },
+        );
+    }
+    report.finish(&format!("{} defaults and privacy", spec.framework));
+}
+
+/// The same app under other configurations: each variable changes exactly what it should.
+pub fn config_variants(spec: &AppSpec) {
+    let mut report = Report::default();
+    let agent = TestAgent::start();
+    let base = [("DD_TRACE_HEADER_TAGS", REQUEST_ID_HEADER_TAGS)];
+    type Variant<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<(&'a str, &'a str)>);
+    // (name, env, [(request target, expected http.url suffix or tag check)])
+    let variants: Vec<Variant> = vec![
+        (
+            "empty obfuscation regex keeps the query",
+            vec![("DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP", "")],
+            vec![("/users/1?password=hunter2", "/users/1?password=hunter2")],
+        ),
+        (
+            "custom obfuscation regex replaces the default",
+            vec![(
+                "DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP",
+                r"ssn=\d{3}-\d{2}-\d{4}",
+            )],
+            vec![(
+                "/users/1?ssn=123-45-6789&token=x",
+                "/users/1?<redacted>&token=x",
+            )],
+        ),
+        (
+            "query string tagging off",
+            vec![("DD_HTTP_SERVER_TAG_QUERY_STRING", "false")],
+            vec![("/users/1?password=hunter2&q=1", "/users/1")],
+        ),
+        (
+            "invalid obfuscation regex drops the query",
+            vec![("DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP", "(unclosed")],
+            vec![("/users/1?password=hunter2", "/users/1")],
+        ),
+    ];
+    for (name, extra, requests) in &variants {
+        let mut environment = env(&base);
+        environment.extend(env(extra));
+        let (_, stopped, spans, _) = run_app(spec, &agent, "variant", &environment, |app| {
+            for (i, (target, _)) in requests.iter().enumerate() {
+                let _ = get(app, target, &format!("v{i}"), &[]);
+            }
+        });
+        check_stop(&mut report, &stopped);
+        for (i, (_, expected)) in requests.iter().enumerate() {
+            match spans.one_with_meta(REQUEST_ID_TAG, &format!("v{i}")) {
+                Ok(s) => report.check(
+                    meta(s, "http.url").is_some_and(|u| {
+                        u.ends_with(expected)
+                            && u.split_once("://").is_some_and(|(_, rest)| {
+                                rest.find('/').is_some_and(|p| &rest[p..] == *expected)
+                            })
+                    }),
+                    || {
+                        format!(
+                            "{name}: http.url {:?}, expected path {expected:?}",
+                            meta(s, "http.url")
+                        )
+                    },
+                ),
+                Err(e) => report.check(false, || format!("{name}: {e}")),
+            }
+        }
+    }
+
+    // Server error statuses: which statuses set error.
+    let mut environment = env(&base);
+    environment.extend(env(&[(
+        "DD_TRACE_HTTP_SERVER_ERROR_STATUSES",
+        "400-404,500",
+    )]));
+    let codes = [
+        (400, 1),
+        (403, 1),
+        (404, 1),
+        (405, 0),
+        (500, 1),
+        (503, 0),
+        (200, 0),
+    ];
+    let (_, stopped, spans, _) = run_app(spec, &agent, "statuses", &environment, |app| {
+        for (code, _) in codes {
+            let _ = get(app, &format!("/status/{code}"), &format!("s{code}"), &[]);
+        }
+    });
+    check_stop(&mut report, &stopped);
+    for (code, error) in codes {
+        match spans.one_with_meta(REQUEST_ID_TAG, &format!("s{code}")) {
+            Ok(s) => report.check(error_flag(s) == error, || {
+                format!("DD_TRACE_HTTP_SERVER_ERROR_STATUSES=400-404,500: status {code} error {} expected {error}", s["error"])
+            }),
+            Err(e) => report.check(false, || format!("status {code}: {e}")),
+        }
+    }
+
+    // Client IP: a configured header is the only one read; alone it does not enable tagging.
+    for (enabled, expected) in [("true", Some("5.6.7.9")), ("false", None)] {
+        let mut environment = env(&base);
+        environment.extend(env(&[
+            ("DD_TRACE_CLIENT_IP_HEADER", "custom-ip-header"),
+            ("DD_TRACE_CLIENT_IP_ENABLED", enabled),
+        ]));
+        let (_, stopped, spans, _) = run_app(spec, &agent, "clientip", &environment, |app| {
+            let _ = get(
+                app,
+                "/users/1",
+                "ip",
+                &[
+                    ("custom-ip-header", "5.6.7.9"),
+                    ("x-forwarded-for", "8.8.8.8"),
+                ],
+            );
+        });
+        check_stop(&mut report, &stopped);
+        match spans.one_with_meta(REQUEST_ID_TAG, "ip") {
+            Ok(s) => report.check(meta(s, "http.client_ip") == expected, || {
+                format!("DD_TRACE_CLIENT_IP_ENABLED={enabled} with a custom header: http.client_ip {:?}", meta(s, "http.client_ip"))
+            }),
+            Err(e) => report.check(false, || format!("client ip: {e}")),
+        }
+    }
+
+    // Malformed configuration: logged, defaults used, the app serves normally.
+    let mut environment = env(&base);
+    environment.extend(env(&[
+        ("DD_TRACE_HTTP_SERVER_ERROR_STATUSES", "abc,,-,9999999"),
+        ("DD_TRACE_CLIENT_IP_ENABLED", "maybe"),
+        (
+            "DD_TRACE_HEADER_TAGS",
+            "x-request-id:conformance.request_id,bad header:x",
+        ),
+        ("DD_TRACE_PROPAGATION_STYLE", "nonsense,,"),
+        ("DD_TAGS", ":::,,,"),
+    ]));
+    let (response, stopped, spans, _) = run_app(spec, &agent, "malformed", &environment, |app| {
+        get(app, "/users/9", "bad-config", &[])
+    });
+    check_stop(&mut report, &stopped);
+    report.check(
+        response.is_ok_and(|r| r.status == 200 && r.text() == "user 9"),
+        || "malformed config: the app must serve unchanged".to_string(),
+    );
+    report.check(
+        spans.one_with_meta(REQUEST_ID_TAG, "bad-config").is_ok(),
+        || "malformed config: the request is still traced".to_string(),
+    );
+    report.result("agent payload checks", agent.check_failures());
+    report.finish(&format!("{} config variants", spec.framework));
+}
+
+/// The names listed in `tests/vectors/KNOWN_GAPS.md` (lines starting with ``- `name` ``).
+/// Returns (listed gaps, those marked `(nondeterministic)`, which may pass or fail).
+fn known_gaps() -> (HashSet<String>, HashSet<String>) {
+    let path = crate::workspace_root().join("tests/vectors/KNOWN_GAPS.md");
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut gaps = HashSet::new();
+    let mut either = HashSet::new();
+    for line in text.lines() {
+        let Some(rest) = line.trim().strip_prefix("- `") else {
+            continue;
+        };
+        let Some((name, after)) = rest.split_once('`') else {
+            continue;
+        };
+        gaps.insert(name.to_string());
+        if after.trim_start().starts_with("(nondeterministic)") {
+            either.insert(name.to_string());
+        }
+    }
+    (gaps, either)
+}
+
+fn load_vectors(file: &str) -> Value {
+    let path = crate::workspace_root().join("tests/vectors").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Compares vector outcomes with the known-gaps list, both ways: a new failure fails the run,
+/// and so does a listed gap that now passes (the list must stay true).
+fn settle_gaps(
+    report: &mut Report,
+    framework: &str,
+    outcomes: &BTreeMap<String, Result<(), String>>,
+) {
+    let (gaps, either) = known_gaps();
+    let mut failed = 0;
+    for (name, outcome) in outcomes {
+        if either.contains(name) {
+            failed += usize::from(outcome.is_err());
+            continue;
+        }
+        match (outcome, gaps.contains(name)) {
+            (Err(e), false) => {
+                failed += 1;
+                report.check(false, || format!("vector {name}: {e}"));
+            }
+            (Ok(()), true) => report.check(false, || {
+                format!("vector {name} passes now: remove it from tests/vectors/KNOWN_GAPS.md")
+            }),
+            (Err(_), true) => failed += 1,
+            (Ok(()), false) => report.check(true, String::new),
+        }
+    }
+    println!(
+        "{framework}: {} of {} vectors pass ({} failing, all listed in KNOWN_GAPS.md)",
+        outcomes.len() - failed,
+        outcomes.len(),
+        failed
+    );
+}
+
+/// Every vector of `propagation.json`, through the app: the request carries the vector's
+/// headers to `/outbound`, whose client span injects into a capture server.
+pub fn propagation_vectors(spec: &AppSpec) {
+    let mut report = Report::default();
+    let agent = TestAgent::start();
+    let capture = CaptureServer::start();
+    let file = load_vectors("propagation.json");
+    let vectors = file["vectors"].as_array().cloned().unwrap_or_default();
+    report.check(vectors.len() >= 209, || {
+        format!("expected 209 propagation vectors, found {}", vectors.len())
+    });
+
+    // One app per distinct configuration.
+    let mut groups: BTreeMap<String, Vec<(usize, &Value)>> = BTreeMap::new();
+    for (i, v) in vectors.iter().enumerate() {
+        groups
+            .entry(v["style_config"].to_string())
+            .or_default()
+            .push((i, v));
+    }
+    let mut outcomes: BTreeMap<String, Result<(), String>> = BTreeMap::new();
+    for members in groups.values() {
+        let mut environment = env(&[
+            ("DD_TRACE_HEADER_TAGS", REQUEST_ID_HEADER_TAGS),
+            // Without client-side stats the pipeline sends priority <= 0 traces too, so their
+            // server spans can be checked.
+            ("DD_TRACE_STATS_COMPUTATION_ENABLED", "false"),
+        ]);
+        if let Some(cfg) = members[0].1["style_config"].as_object() {
+            for (k, v) in cfg {
+                environment.push((k.clone(), v.as_str().unwrap_or("").to_string()));
+            }
+        }
+        let (sent, stopped, spans, _) = run_app(spec, &agent, "propagation", &environment, |app| {
+            members
+                .iter()
+                .map(|(i, v)| {
+                    let id = format!("pv{i}");
+                    let mut headers: Vec<(String, String)> = v["request_headers"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|h| {
+                            (
+                                h[0].as_str().unwrap_or("").to_string(),
+                                h[1].as_str().unwrap_or("").to_string(),
+                            )
+                        })
+                        .collect();
+                    headers.push(("x-request-id".to_string(), id.clone()));
+                    let refs: Vec<(&str, &str)> = headers
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str()))
+                        .collect();
+                    let mut target = format!("/outbound?url={}", capture.url(&format!("/pv/{i}")));
+                    for item in v["set_baggage"].as_array().into_iter().flatten() {
+                        let (k, val) = (
+                            item[0].as_str().unwrap_or(""),
+                            item[1].as_str().unwrap_or(""),
+                        );
+                        target.push_str("&baggage=");
+                        target.push_str(&percent_encode(k));
+                        target.push('=');
+                        target.push_str(&percent_encode(val));
+                    }
+                    http1::request(app.port, "GET", &target, &refs, b"")
+                        .map(|r| r.status)
+                        .map_err(|e| e.to_string())
+                })
+                .collect::<Vec<_>>()
+        });
+        check_stop(&mut report, &stopped);
+        for ((i, v), sent) in members.iter().zip(sent) {
+            let name = v["name"].as_str().unwrap_or("?").to_string();
+            outcomes.insert(name, evaluate_vector(*i, v, sent, &spans, &capture));
+        }
+    }
+    settle_gaps(&mut report, spec.framework, &outcomes);
+    report.result("agent payload checks", agent.check_failures());
+    report.finish(&format!("{} propagation vectors", spec.framework));
+}
+
+/// Percent-encodes a query component (everything but unreserved characters).
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn evaluate_vector(
+    i: usize,
+    v: &Value,
+    sent: Result<u16, String>,
+    spans: &Spans,
+    capture: &CaptureServer,
+) -> Result<(), String> {
+    match sent {
+        Ok(200) => {}
+        other => return Err(format!("request answered {other:?}")),
+    }
+    let server = spans.one_with_meta(REQUEST_ID_TAG, &format!("pv{i}"))?;
+    let client = spans
+        .children_of(server)
+        .into_iter()
+        .find(|c| meta(c, "span.kind") == Some("client"))
+        .ok_or("no client span under the server span")?;
+    let captured = capture
+        .headers(&format!("/pv/{i}"))
+        .ok_or("the downstream server received nothing")?;
+    let span = assertions::span_model(server);
+    let model = serde_json::json!({ "span": span, "out": assertions::outbound_model(&captured) });
+    // Outbound headers are injected from the client span (CONFORMANCE.md), so references to
+    // the injecting span's id resolve to it.
+    let mut refs = model.clone();
+    refs["span"]["span_id"] = Value::from(u64_field(client, "span_id"));
+    let failures: Vec<String> = v["expect"]["assertions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| assertions::check(&model, &refs, a).err())
+        .collect();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("; "))
+    }
+}
