@@ -83,8 +83,11 @@ impl ErrorSlot {
 /// Records `error` on the server span of the request being handled, from anywhere inside its
 /// handler (including an `IntoResponse` impl). Returns false outside a traced request.
 ///
-/// The first error recorded for a request is kept; it sets `error`, `error.type` and
-/// `error.message` on the server span whatever the response status is.
+/// The first error recorded for a request is kept as `error.type` and `error.message` on the
+/// server span. Whether the span counts as an error then follows the response status, as in
+/// Datadog's tracers: the Datadog pipeline marks a server span as an error exactly when its
+/// status is in `DD_TRACE_HTTP_SERVER_ERROR_STATUSES` (default `500-599`) and drops the error
+/// tags otherwise, so an error answered with a 404 is not an error. A panic always is.
 ///
 /// ```
 /// // Outside a traced request there is nothing to record on.

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""The demo: start the Datadog test agent and the axum example, send it traffic (including a
+request that continues a trace from Datadog and W3C headers), stop it, and print the traces the
+agent received as a tree.
+
+Needs only Rust and Python 3: `python3 scripts/demo.py`.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(url, what, timeout=60.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            time.sleep(0.2)
+    sys.exit(f"demo: {what} did not come up at {url}")
+
+
+def get(url, headers=None):
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as res:
+            return res.status, res.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def fmt_duration(ns):
+    return f"{ns / 1e6:.1f} ms"
+
+
+INTERESTING = [
+    "http.method", "http.url", "http.status_code", "http.route", "http.useragent",
+    "component", "span.kind", "env", "version", "error.type", "error.message",
+    "_dd.origin", "_dd.p.tid", "_dd.p.dm",
+]
+
+
+def print_trace(spans):
+    by_id = {s["span_id"]: s for s in spans}
+    children = {}
+    roots = []
+    for s in sorted(spans, key=lambda s: s.get("start", 0)):
+        parent = s.get("parent_id", 0)
+        if parent in by_id:
+            children.setdefault(parent, []).append(s)
+        else:
+            roots.append(s)
+
+    def show(span, prefix, last, depth):
+        branch = "" if depth == 0 else ("└─ " if last else "├─ ")
+        err = "  ERROR" if span.get("error") else ""
+        print(f"{prefix}{branch}{span['name']}  \"{span['resource']}\"  "
+              f"[{span.get('type') or '-'}] service={span['service']}  "
+              f"{fmt_duration(span.get('duration', 0))}{err}")
+        pad = prefix + ("" if depth == 0 else ("   " if last else "│  "))
+        meta = span.get("meta", {})
+        tags = ", ".join(f"{k}={meta[k]}" for k in INTERESTING if k in meta)
+        if tags:
+            print(f"{pad}    {tags}")
+        kids = children.get(span["span_id"], [])
+        for i, kid in enumerate(kids):
+            show(kid, pad, i == len(kids) - 1, depth + 1)
+
+    first = spans[0]
+    parent_note = ""
+    for r in roots:
+        if r.get("parent_id"):
+            parent_note = f"  (continued from remote parent {r['parent_id']})"
+    high = first.get("meta", {}).get("_dd.p.tid", "")
+    print(f"\ntrace {high}{first['trace_id']:016x} — {len(spans)} span(s){parent_note}")
+    for i, root in enumerate(roots):
+        show(root, "  ", i == len(roots) - 1, 0)
+
+
+def main():
+    subprocess.run([os.path.join(ROOT, "scripts", "install-test-agent.sh")], check=True)
+    agent_port, app_port = free_port(), free_port()
+    agent = subprocess.Popen(
+        [os.path.join(ROOT, ".venv", "bin", "ddapm-test-agent"), "--port", str(agent_port),
+         "--otlp-http-port", str(free_port()), "--otlp-grpc-port", str(free_port())],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "LOG_LEVEL": "WARNING"})
+    app = None
+    try:
+        wait_until(f"http://127.0.0.1:{agent_port}/info", "the test agent")
+        print("building and starting examples/axum_hello.rs ...", flush=True)
+        subprocess.run(["cargo", "build", "--quiet", "-p", "ddtrace-examples", "--bin", "axum-hello"],
+                       cwd=ROOT, check=True)
+        target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DD_")}
+        env.update({
+            "PORT": str(app_port),
+            "DD_TRACE_AGENT_URL": f"http://127.0.0.1:{agent_port}",
+            "DD_SERVICE": "shop-api",
+            "DD_ENV": "demo",
+            "DD_VERSION": "1.0.0",
+            "DD_TRACE_STATS_COMPUTATION_ENABLED": "false",
+            "DD_INSTRUMENTATION_TELEMETRY_ENABLED": "false",
+        })
+        app = subprocess.Popen([os.path.join(target, "debug", "axum-hello")], env=env)
+        base = f"http://127.0.0.1:{app_port}"
+        wait_until(f"{base}/users/0", "axum-hello")
+
+        print("\ntraffic:")
+        requests = [
+            ("/users/42?password=hunter2&page=1", {}),
+            ("/orders/1", {}),
+            ("/orders/99", {}),
+            ("/orders/13", {}),
+            ("/checkout", {}),
+            ("/no/such/page", {}),
+            ("/users/5", {  # continues a trace started elsewhere, with both header styles
+                "x-datadog-trace-id": "1234567890123456789",
+                "x-datadog-parent-id": "987654321",
+                "x-datadog-sampling-priority": "2",
+                "x-datadog-tags": "_dd.p.dm=-4",
+                "traceparent": "00-0000000000000000112210f47de98115-000000003ade68b1-01",
+                "tracestate": "dd=s:2;t.dm:-4,congo=t61rcWkgMzE",
+            }),
+        ]
+        for path, headers in requests:
+            status, body = get(base + path, headers)
+            note = " (with Datadog + W3C trace headers)" if headers else ""
+            print(f"  GET {path} -> {status} {body!r}{note}")
+    finally:
+        if app is not None:
+            app.send_signal(signal.SIGTERM)  # the app flushes every span before exiting
+            app.wait(timeout=10)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{agent_port}/test/session/traces") as res:
+            traces = json.load(res)
+    finally:
+        agent.terminate()
+        agent.wait(timeout=10)
+
+    traces = [t for t in traces if t]
+    traces.sort(key=lambda t: min(s.get("start", 0) for s in t))
+    print(f"\nthe Datadog test agent received {len(traces)} traces, "
+          f"{sum(len(t) for t in traces)} spans:")
+    for t in traces:
+        print_trace(t)
+
+
+if __name__ == "__main__":
+    main()
