@@ -94,11 +94,16 @@ async fn checkout(State(state): State<AppState>) -> Result<String, StatusCode> {
         .send()
         .await;
     let status = result.as_ref().map(|r| r.status().as_u16()).unwrap_or(502);
-    cx.span()
-        .set_attribute(KeyValue::new("http.response.status_code", i64::from(status)));
+    cx.span().set_attribute(KeyValue::new(
+        "http.response.status_code",
+        i64::from(status),
+    ));
     cx.span().end();
     match result {
-        Ok(res) => Ok(format!("checked out for {}", res.text().await.unwrap_or_default())),
+        Ok(res) => Ok(format!(
+            "checked out for {}",
+            res.text().await.unwrap_or_default()
+        )),
         Err(_) => Err(StatusCode::BAD_GATEWAY),
     }
 }

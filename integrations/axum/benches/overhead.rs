@@ -1,1 +1,137 @@
-fn main() {}
+//! Per-request overhead of `DatadogLayer` over a bare router, in-process: a request through
+//! `oneshot` with its body collected, with the real Datadog pipeline installed and exporting
+//! to a local sink that accepts the agent's endpoints and discards the payloads.
+//!
+//! `cargo bench -p ddtrace-axum`
+
+use axum::body::Body;
+use axum::extract::Path;
+use axum::http::Request;
+use axum::routing::get;
+use axum::Router;
+use criterion::{criterion_group, criterion_main, Criterion};
+use ddtrace_axum::DatadogLayer;
+use http_body_util::BodyExt;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::time::Duration;
+use tower::ServiceExt;
+
+/// Accepts every request (traces, stats, info), answers 200 and drops the payload.
+fn start_sink() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("sink bind");
+    let port = listener.local_addr().expect("sink addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut stream = stream;
+                loop {
+                    let mut length = 0usize;
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let l = line.trim_end().to_ascii_lowercase();
+                        if l.is_empty() {
+                            break;
+                        }
+                        if let Some(v) = l.strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let reply = b"{\"rate_by_service\":{}}";
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                        reply.len()
+                    );
+                    if stream.write_all(head.as_bytes()).is_err()
+                        || stream.write_all(reply).is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+fn router() -> Router {
+    Router::new().route(
+        "/users/{id}",
+        get(|Path(id): Path<String>| async move { format!("user {id}") }),
+    )
+}
+
+fn request(with_trace_headers: bool) -> Request<Body> {
+    let mut builder = Request::get("/users/42")
+        .header("host", "localhost")
+        .header("user-agent", "bench/1.0");
+    if with_trace_headers {
+        builder = builder
+            .header("x-datadog-trace-id", "1234567890123456789")
+            .header("x-datadog-parent-id", "987654321")
+            .header("x-datadog-sampling-priority", "1")
+            .header("x-datadog-tags", "_dd.p.dm=-0")
+            .header(
+                "traceparent",
+                "00-0000000000000000112210f47de98115-000000003ade68b1-01",
+            )
+            .header("tracestate", "dd=s:1;t.dm:-0,congo=t61rcWkgMzE");
+    }
+    builder.body(Body::empty()).expect("request")
+}
+
+fn bench(c: &mut Criterion) {
+    let port = start_sink();
+    let mut config = ddtrace_core::datadog_opentelemetry::configuration::Config::builder();
+    config
+        .set_service("bench".to_string())
+        .set_trace_agent_url(format!("http://127.0.0.1:{port}"))
+        .set_telemetry_enabled(false);
+    let guard = ddtrace_core::init_with(config.build());
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let bare = router();
+    let traced = router().layer(DatadogLayer::new());
+
+    let mut group = c.benchmark_group("axum GET /users/{id}");
+    group.measurement_time(Duration::from_secs(5));
+    let cases = [
+        ("bare", bare, false),
+        ("DatadogLayer", traced.clone(), false),
+        ("DatadogLayer + Datadog/W3C headers", traced, true),
+    ];
+    for (name, app, headers) in cases {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let res = app
+                        .clone()
+                        .oneshot(request(headers))
+                        .await
+                        .expect("response");
+                    res.into_body().collect().await.expect("body").to_bytes()
+                })
+            })
+        });
+    }
+    group.finish();
+    guard.shutdown();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
