@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-test-agent.sh
 export DDAPM_TEST_AGENT="$PWD/.venv/bin/ddapm-test-agent"
-cargo test --workspace "$@"
+cargo test --workspace --no-fail-fast "$@"

@@ -418,3 +418,80 @@ impl ConfigBuilder {
         Ok(config)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> Config {
+        Config::from_lookup(|name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn bad_environment_values_fall_back_to_defaults() {
+        let config = from(&[
+            ("DD_TRACE_CLIENT_IP_ENABLED", "maybe"),
+            ("DD_TRACE_HTTP_SERVER_ERROR_STATUSES", "abc"),
+            ("DD_TRACE_CLIENT_IP_HEADER", "bad header"),
+            ("DD_HTTP_SERVER_TAG_QUERY_STRING", "perhaps"),
+        ]);
+        assert!(!config.client_ip_enabled());
+        assert!(config.client_ip_header.is_none());
+        // Every item invalid: nothing is an error status, as dd-trace-py does with no valid item.
+        assert!(!config.server_error_statuses().contains(500));
+        assert!(matches!(
+            config.query_obfuscation(),
+            QueryObfuscation::Redact { .. }
+        ));
+    }
+
+    #[test]
+    fn an_empty_value_is_a_value() {
+        let config = from(&[("DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP", "")]);
+        assert!(matches!(
+            config.query_obfuscation(),
+            QueryObfuscation::Verbatim
+        ));
+        assert!(matches!(
+            Config::default().query_obfuscation(),
+            QueryObfuscation::Redact { .. }
+        ));
+    }
+
+    #[test]
+    fn bad_values_in_code_are_errors_with_a_message() {
+        let err = |b: ConfigBuilder| b.build().unwrap_err().to_string();
+        let base = ConfigBuilder::defaults;
+        assert!(err(base().server_error_statuses("500-599,abc")).contains("\"abc\""));
+        assert!(err(base().query_obfuscation_regex("(unclosed")).contains("does not compile"));
+        assert!(err(base().service("  ")).contains("must not be empty"));
+        assert!(err(base().header_tags("x-ok,bad(header):x")).contains("bad(header)"));
+        assert!(err(base().client_ip_header("bad header")).contains("bad header"));
+        assert!(err(base().tags("env-testing")).contains("env-testing"));
+    }
+
+    #[test]
+    fn tags_in_code_accept_strings_and_pairs() {
+        let config = ConfigBuilder::defaults()
+            .tags("env:staging, app:shop")
+            .build()
+            .unwrap();
+        assert_eq!(
+            config.tags(),
+            &[
+                ("env".to_string(), "staging".to_string()),
+                ("app".to_string(), "shop".to_string())
+            ]
+        );
+        let config = ConfigBuilder::defaults()
+            .tags(BTreeMap::from([("a", "1")]))
+            .build()
+            .unwrap();
+        assert_eq!(config.tags(), &[("a".to_string(), "1".to_string())]);
+    }
+}

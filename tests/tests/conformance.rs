@@ -31,3 +31,8 @@ fn axum_config_variants() {
 fn axum_propagation_vectors() {
     suite::propagation_vectors(&AXUM);
 }
+
+#[test]
+fn axum_http_vectors() {
+    suite::http_vectors(&AXUM);
+}

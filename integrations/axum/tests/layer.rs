@@ -345,3 +345,34 @@ async fn hostile_headers_never_panic_or_change_the_response() {
     let tagged = attr(&spans[0], "http.request.headers.x-big");
     assert!(tagged.is_none_or(|v| v.len() <= 4096));
 }
+
+#[tokio::test]
+async fn distributed_tracing_off_ignores_incoming_context() {
+    exporter();
+    let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let on = routes().layer(DatadogLayer::with_config(ddtrace_core::Config::default()));
+    let off = routes().layer(
+        DatadogLayer::builder()
+            .distributed_tracing(false)
+            .build()
+            .unwrap(),
+    );
+    for (app, path) in [(on, "/users/dt-on"), (off, "/users/dt-off")] {
+        let mut req = request(path);
+        req.headers_mut()
+            .insert("traceparent", HeaderValue::from_static(traceparent));
+        call(app, req).await;
+    }
+    let continued = &server_spans("/users/dt-on")[0];
+    assert_eq!(
+        continued.span_context.trace_id().to_string(),
+        "0af7651916cd43dd8448eb211c80319c"
+    );
+    assert_eq!(continued.parent_span_id.to_string(), "b7ad6b7169203331");
+    let fresh = &server_spans("/users/dt-off")[0];
+    assert_ne!(
+        fresh.span_context.trace_id().to_string(),
+        "0af7651916cd43dd8448eb211c80319c"
+    );
+    assert_eq!(fresh.parent_span_id, opentelemetry::SpanId::INVALID);
+}
