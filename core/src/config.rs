@@ -155,6 +155,7 @@ impl Config {
             base: Config::from_env(),
             tags: None,
             error: None,
+            finish: identity,
         }
     }
 
@@ -300,18 +301,45 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// Builds a [`Config`] in code; see [`Config::builder`].
+fn identity(config: Config) -> Config {
+    config
+}
+
+/// Builds a [`Config`] in code (see [`Config::builder`]), or, after [`ConfigBuilder::map`],
+/// whatever an integration makes from it: every integration's `builder()` is this type, so
+/// they all take the same options.
 ///
 /// Setters never fail; [`ConfigBuilder::build`] reports the first invalid value.
-#[derive(Debug)]
-#[must_use = "call .build() to get the Config"]
-pub struct ConfigBuilder {
+///
+/// ```
+/// use ddtrace_core::{Config, ConfigBuilder, Integration, RequestTracer};
+///
+/// // An integration's `builder()` in one line:
+/// fn builder() -> ConfigBuilder<RequestTracer> {
+///     Config::builder().map(|c| RequestTracer::new(Integration::new("foo", "foo.request"), c))
+/// }
+/// let tracer = builder().service("shop-api").build().unwrap();
+/// assert_eq!(tracer.config().service(), Some("shop-api"));
+/// ```
+#[must_use = "call .build() to finish"]
+pub struct ConfigBuilder<T = Config> {
     base: Config,
     tags: Option<Tags>,
     error: Option<ConfigError>,
+    finish: fn(Config) -> T,
 }
 
-impl ConfigBuilder {
+impl<T> fmt::Debug for ConfigBuilder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigBuilder")
+            .field("base", &self.base)
+            .field("tags", &self.tags)
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
+impl ConfigBuilder<Config> {
     /// Starts from the documented defaults instead of the environment.
     ///
     /// ```
@@ -323,9 +351,23 @@ impl ConfigBuilder {
             base: Config::default(),
             tags: None,
             error: None,
+            finish: identity,
         }
     }
 
+    /// Makes `build()` return `finish(config)`: how an integration turns this builder into
+    /// the builder of its layer or middleware.
+    pub fn map<U>(self, finish: fn(Config) -> U) -> ConfigBuilder<U> {
+        ConfigBuilder {
+            base: self.base,
+            tags: self.tags,
+            error: self.error,
+            finish,
+        }
+    }
+}
+
+impl<T> ConfigBuilder<T> {
     fn fail(&mut self, e: ConfigError) {
         self.error.get_or_insert(e);
     }
@@ -404,8 +446,8 @@ impl ConfigBuilder {
         self
     }
 
-    /// Validates and returns the configuration.
-    pub fn build(self) -> Result<Config, ConfigError> {
+    /// Validates the settings and finishes (a [`Config`], or the integration's type).
+    pub fn build(self) -> Result<T, ConfigError> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -415,7 +457,7 @@ impl ConfigBuilder {
             Some(Tags::Pairs(p)) => config.tags = p,
             None => {}
         }
-        Ok(config)
+        Ok((self.finish)(config))
     }
 }
 

@@ -214,7 +214,7 @@ pub fn extract(headers: &HeaderMap) -> Context {
 /// Injects `cx` (its span and baggage) into outgoing request headers, for HTTP clients.
 ///
 /// ```no_run
-/// use opentelemetry::trace::Tracer;
+/// use opentelemetry::trace::{TraceContextExt, Tracer};
 ///
 /// let _guard = ddtrace_core::init();
 /// let tracer = opentelemetry::global::tracer("example");

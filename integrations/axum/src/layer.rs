@@ -1,6 +1,11 @@
 use crate::service::DatadogService;
-use ddtrace_core::{Config, ConfigBuilder, ConfigError, Integration, RequestTracer, Tags};
+use ddtrace_core::{Config, ConfigBuilder, Integration, RequestTracer};
 use tower_layer::Layer;
+
+/// Builds a [`DatadogLayer`]: the same options as every integration (service, tags,
+/// distributed tracing, header tags, server error statuses, query obfuscation, client IP),
+/// each overriding its `DD_*` variable; `build()` reports the first invalid value.
+pub type DatadogLayerBuilder = ConfigBuilder<DatadogLayer>;
 
 /// The integration's name in `component` and its operation name.
 pub(crate) const AXUM: Integration = Integration::new("axum", "axum.request");
@@ -61,9 +66,7 @@ impl DatadogLayer {
     /// assert!(DatadogLayer::builder().tags("no-colon").build().is_err());
     /// ```
     pub fn builder() -> DatadogLayerBuilder {
-        DatadogLayerBuilder {
-            config: Config::builder(),
-        }
+        Config::builder().map(DatadogLayer::with_config)
     }
 }
 
@@ -78,67 +81,5 @@ impl<S> Layer<S> for DatadogLayer {
 
     fn layer(&self, inner: S) -> Self::Service {
         DatadogService::new(inner, self.tracer.clone())
-    }
-}
-
-/// Builds a [`DatadogLayer`]; each setting overrides its `DD_*` variable.
-#[derive(Debug)]
-#[must_use = "call .build() to get the layer"]
-pub struct DatadogLayerBuilder {
-    config: ConfigBuilder,
-}
-
-impl DatadogLayerBuilder {
-    /// The service name of the request spans (default `DD_SERVICE`).
-    pub fn service(mut self, service: impl Into<String>) -> Self {
-        self.config = self.config.service(service);
-        self
-    }
-
-    /// Tags on every request span: `"env:staging, app:shop"` or key-value pairs.
-    pub fn tags(mut self, tags: impl Into<Tags>) -> Self {
-        self.config = self.config.tags(tags);
-        self
-    }
-
-    /// Continue traces from incoming headers (default true).
-    pub fn distributed_tracing(mut self, enabled: bool) -> Self {
-        self.config = self.config.distributed_tracing(enabled);
-        self
-    }
-
-    /// Headers to tag, `DD_TRACE_HEADER_TAGS` grammar.
-    pub fn header_tags(mut self, spec: &str) -> Self {
-        self.config = self.config.header_tags(spec);
-        self
-    }
-
-    /// Statuses that are errors, e.g. `"500-599,429"`.
-    pub fn server_error_statuses(mut self, spec: &str) -> Self {
-        self.config = self.config.server_error_statuses(spec);
-        self
-    }
-
-    /// The query obfuscation regex; `""` keeps the query verbatim.
-    pub fn query_obfuscation_regex(mut self, pattern: &str) -> Self {
-        self.config = self.config.query_obfuscation_regex(pattern);
-        self
-    }
-
-    /// Collect `http.client_ip` (default false).
-    pub fn client_ip(mut self, enabled: bool) -> Self {
-        self.config = self.config.client_ip(enabled);
-        self
-    }
-
-    /// The only header the client IP is read from.
-    pub fn client_ip_header(mut self, header: &str) -> Self {
-        self.config = self.config.client_ip_header(header);
-        self
-    }
-
-    /// Validates the settings.
-    pub fn build(self) -> Result<DatadogLayer, ConfigError> {
-        Ok(DatadogLayer::with_config(self.config.build()?))
     }
 }
