@@ -1,6 +1,6 @@
 //! Client IP resolution (`http.client_ip`), as dd-trace-py's `_get_request_header_client_ip`.
 
-use http::HeaderMap;
+use crate::HeaderSource;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The headers scanned, in order, when no client-IP header is configured; the first one present
@@ -33,19 +33,19 @@ pub const CLIENT_IP_HEADERS: [&str; 10] = [
 /// let ip = resolve_client_ip(&headers, Some("127.0.0.1".parse().unwrap()), None);
 /// assert_eq!(ip, Some("8.8.8.8".parse().unwrap()));
 /// ```
-pub fn resolve_client_ip(
-    headers: &HeaderMap,
+pub fn resolve_client_ip<H: HeaderSource + ?Sized>(
+    headers: &H,
     peer: Option<IpAddr>,
     custom_header: Option<&str>,
 ) -> Option<IpAddr> {
     if let Some(name) = custom_header {
-        let value = headers.get(name).and_then(|v| v.to_str().ok())?;
+        let value = headers.first_str(&name.to_ascii_lowercase())?;
         return parse_item(value.trim());
     }
     let value = CLIENT_IP_HEADERS
         .iter()
-        .find_map(|name| headers.get(*name))
-        .and_then(|v| v.to_str().ok());
+        .find_map(|name| headers.values_of(name).next())
+        .and_then(|v| std::str::from_utf8(v).ok());
     let mut private_candidate = None;
     if let Some(value) = value {
         for item in value.split(',').take(MAX_ITEMS) {

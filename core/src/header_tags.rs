@@ -1,7 +1,8 @@
 //! `DD_TRACE_HEADER_TAGS`: request and response headers copied to span tags.
 
 use crate::tags::{normalize_header_tag_name, parse_dd_tags};
-use http::{HeaderMap, HeaderName};
+use crate::HeaderSource;
+use http::HeaderName;
 use opentelemetry::KeyValue;
 
 /// A precomputed table from header name to the tag names it produces, so the per-request work
@@ -21,7 +22,8 @@ pub struct HeaderTags {
 
 #[derive(Clone, Debug)]
 struct HeaderTagEntry {
-    header: HeaderName,
+    /// Lower-case, validated as an HTTP header name.
+    header: String,
     request_tag: String,
     response_tag: String,
 }
@@ -39,10 +41,11 @@ impl HeaderTags {
         let mut rejected = Vec::new();
         for (header, tag) in parse_dd_tags(spec).into_iter().take(MAX_HEADER_TAGS) {
             let lower = header.trim().to_ascii_lowercase();
-            let Ok(name) = HeaderName::from_bytes(lower.as_bytes()) else {
+            if HeaderName::from_bytes(lower.as_bytes()).is_err() {
                 rejected.push(header);
                 continue;
-            };
+            }
+            let name = lower.clone();
             let (request_tag, response_tag) = if tag.is_empty() {
                 let n = normalize_header_tag_name(&lower);
                 (
@@ -73,38 +76,38 @@ impl HeaderTags {
     }
 
     /// The tags for the configured request headers present in `headers`.
-    pub fn request_tags<'a>(
+    pub fn request_tags<'a, H: HeaderSource + ?Sized>(
         &'a self,
-        headers: &'a HeaderMap,
+        headers: &'a H,
     ) -> impl Iterator<Item = (&'a str, String)> + 'a {
         self.collect(headers, true)
     }
 
     /// The tags for the configured response headers present in `headers`.
-    pub fn response_tags<'a>(
+    pub fn response_tags<'a, H: HeaderSource + ?Sized>(
         &'a self,
-        headers: &'a HeaderMap,
+        headers: &'a H,
     ) -> impl Iterator<Item = (&'a str, String)> + 'a {
         self.collect(headers, false)
     }
 
-    fn collect<'a>(
+    fn collect<'a, H: HeaderSource + ?Sized>(
         &'a self,
-        headers: &'a HeaderMap,
+        headers: &'a H,
         request: bool,
     ) -> impl Iterator<Item = (&'a str, String)> + 'a {
         self.entries.iter().filter_map(move |e| {
-            let mut values = headers.get_all(&e.header).iter();
+            let mut values = headers.values_of(&e.header);
             let first = values.next()?;
             // Repeated fields are one list (RFC 9110 5.3), as dd-trace-py sees them.
             // No trimming: HTTP parsers already strip OWS, and dd-trace-py keeps values as given.
-            let mut value = String::from_utf8_lossy(first.as_bytes()).into_owned();
+            let mut value = String::from_utf8_lossy(first).into_owned();
             for v in values {
                 if value.len() >= MAX_HEADER_VALUE_LEN {
                     break;
                 }
                 value.push(',');
-                value.push_str(&String::from_utf8_lossy(v.as_bytes()));
+                value.push_str(&String::from_utf8_lossy(v));
             }
             truncate(&mut value, MAX_HEADER_VALUE_LEN);
             let tag = if request {
@@ -116,7 +119,11 @@ impl HeaderTags {
         })
     }
 
-    pub(crate) fn push_request(&self, headers: &HeaderMap, attrs: &mut Vec<KeyValue>) {
+    pub(crate) fn push_request<H: HeaderSource + ?Sized>(
+        &self,
+        headers: &H,
+        attrs: &mut Vec<KeyValue>,
+    ) {
         for (tag, value) in self.request_tags(headers) {
             attrs.push(KeyValue::new(tag.to_string(), value));
         }

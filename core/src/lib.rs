@@ -19,7 +19,7 @@
 //! let req = http::Request::get("/users/7").body(()).unwrap();
 //! let mut span = tracer.start(RequestInfo::from_request(&req));
 //! span.set_route("/users/{id}");
-//! span.record_status(http::StatusCode::OK, &http::HeaderMap::new());
+//! span.record_status(200, &http::HeaderMap::new());
 //! span.finish();
 //! ```
 #![deny(missing_docs)]
@@ -29,6 +29,7 @@ pub mod client_ip;
 mod config;
 mod error;
 mod header_tags;
+mod headers;
 mod obfuscation;
 mod pipeline;
 pub mod propagation;
@@ -39,11 +40,14 @@ pub mod tags;
 pub use config::{Config, ConfigBuilder, ConfigError, Tags};
 pub use error::{record_error, record_error_info, ErrorInfo};
 pub use header_tags::HeaderTags;
+pub use headers::HeaderSource;
 pub use obfuscation::{QueryObfuscation, DEFAULT_QUERY_OBFUSCATION_REGEX};
 #[cfg(feature = "tracing-bridge")]
 pub use pipeline::tracing_layer;
 pub use pipeline::{init, init_with, TracerGuard};
-pub use span::{Integration, RequestInfo, RequestSpan, RequestTracer};
+pub use span::{
+    observe_body_poll, poll_in_span, Integration, RequestInfo, RequestSpan, RequestTracer,
+};
 pub use status::{StatusRanges, StatusRangesError};
 
 /// The Datadog pipeline, re-exported so applications configure it without a second dependency.

@@ -1,11 +1,12 @@
 //! Trace-context propagation over `http` headers, through the Datadog pipeline's propagator.
 
+use crate::HeaderSource;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::Context;
 
-/// Reads propagation headers from a [`HeaderMap`], case-insensitively, with repeated fields
-/// combined in order with `,` (RFC 9110 section 5.3).
+/// Reads propagation headers from any [`HeaderSource`], case-insensitively, with repeated
+/// fields combined in order with `,` (RFC 9110 section 5.3).
 ///
 /// That makes a duplicated `traceparent` invalid and concatenates several `tracestate` fields,
 /// as the W3C Trace Context specification requires.
@@ -20,30 +21,47 @@ use opentelemetry::Context;
 /// let extractor = HeaderExtractor::new(&headers);
 /// assert_eq!(extractor.get("TraceState"), Some("a=1,b=2"));
 /// ```
-pub struct HeaderExtractor<'a> {
-    headers: &'a HeaderMap,
-    folded: Vec<(&'a HeaderName, String)>,
+pub struct HeaderExtractor<'a, H: ?Sized> {
+    headers: &'a H,
+    folded: Vec<(String, String)>,
     tracestate: Option<String>,
 }
 
-impl<'a> HeaderExtractor<'a> {
-    /// Wraps `headers`; folds repeated fields only when the map has any.
-    pub fn new(headers: &'a HeaderMap) -> Self {
+/// Headers read by the propagators; only these are folded when repeated.
+const PROPAGATION_HEADERS: [&str; 14] = [
+    "traceparent",
+    "tracestate",
+    "x-datadog-trace-id",
+    "x-datadog-parent-id",
+    "x-datadog-sampling-priority",
+    "x-datadog-origin",
+    "x-datadog-tags",
+    "x-b3-traceid",
+    "x-b3-spanid",
+    "x-b3-sampled",
+    "x-b3-flags",
+    "x-b3-parentspanid",
+    "b3",
+    "baggage",
+];
+
+impl<'a, H: HeaderSource + ?Sized> HeaderExtractor<'a, H> {
+    /// Wraps `headers`; folds repeated fields only when the source has any.
+    pub fn new(headers: &'a H) -> Self {
         let mut folded = Vec::new();
         // The common case (no repeated field) costs one comparison.
-        if headers.len() != headers.keys_len() {
-            for name in headers.keys() {
-                let mut values = headers.get_all(name).iter();
-                let (Some(first), Some(_)) = (values.next(), values.next()) else {
+        if headers.may_repeat() {
+            for name in PROPAGATION_HEADERS {
+                let mut values = headers.values_of(name);
+                let (Some(first), Some(second)) = (values.next(), values.next()) else {
                     continue;
                 };
-                let _ = first;
-                let joined: Vec<&str> = headers
-                    .get_all(name)
-                    .iter()
-                    .map(|v| v.to_str().unwrap_or(""))
-                    .collect();
-                folded.push((name, joined.join(",")));
+                let mut joined = String::from_utf8_lossy(first).into_owned();
+                for v in std::iter::once(second).chain(values) {
+                    joined.push(',');
+                    joined.push_str(&String::from_utf8_lossy(v));
+                }
+                folded.push((name.to_string(), joined));
             }
         }
         let mut extractor = HeaderExtractor {
@@ -56,13 +74,15 @@ impl<'a> HeaderExtractor<'a> {
     }
 
     fn raw(&self, key: &str) -> Option<&str> {
-        match self
-            .folded
-            .iter()
-            .find(|(k, _)| k.as_str().eq_ignore_ascii_case(key))
-        {
+        // The propagators ask in lower case; only other callers pay for lower-casing.
+        let key: std::borrow::Cow<'_, str> = if key.bytes().any(|b| b.is_ascii_uppercase()) {
+            key.to_ascii_lowercase().into()
+        } else {
+            key.into()
+        };
+        match self.folded.iter().find(|(k, _)| *k == key) {
             Some((_, v)) => Some(v.as_str()),
-            None => self.headers.get(key).and_then(|v| v.to_str().ok()),
+            None => self.headers.first_str(&key),
         }
     }
 }
@@ -86,7 +106,7 @@ fn normalize_tracestate(value: &str) -> Option<String> {
     Some(members.join(","))
 }
 
-impl Extractor for HeaderExtractor<'_> {
+impl<H: HeaderSource + ?Sized> Extractor for HeaderExtractor<'_, H> {
     fn get(&self, key: &str) -> Option<&str> {
         if key.eq_ignore_ascii_case("tracestate") {
             if let Some(normalized) = &self.tracestate {
@@ -101,7 +121,7 @@ impl Extractor for HeaderExtractor<'_> {
     }
 
     fn keys(&self) -> Vec<&str> {
-        self.headers.keys().map(HeaderName::as_str).collect()
+        self.headers.names().collect()
     }
 }
 
@@ -204,7 +224,7 @@ impl Injector for HeaderInjector<'_> {
 /// let cx = ddtrace_core::propagation::extract(&headers);
 /// assert_eq!(cx.span().span_context().span_id(), opentelemetry::SpanId::from(456u64));
 /// ```
-pub fn extract(headers: &HeaderMap) -> Context {
+pub fn extract<H: HeaderSource + ?Sized>(headers: &H) -> Context {
     let extractor = HeaderExtractor::new(headers);
     opentelemetry::global::get_text_map_propagator(|p| {
         p.extract_with_context(&Context::new(), &extractor)

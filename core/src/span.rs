@@ -5,13 +5,17 @@ use crate::config::Config;
 use crate::error::{ErrorInfo, ErrorSlot};
 use crate::header_tags::{truncate, MAX_HEADER_VALUE_LEN};
 use crate::pipeline;
-use http::{HeaderMap, Method, StatusCode, Uri};
+use crate::HeaderSource;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use std::any::Any;
 use std::borrow::Cow;
+use std::future::Future;
 use std::net::IpAddr;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 /// Names what an integration instruments: the `component` tag and the span's operation name.
 ///
@@ -47,47 +51,81 @@ impl Integration {
     }
 }
 
-/// What an integration knows about a request when it starts the span.
+/// What an integration knows about a request when it starts the span, in plain strings so
+/// that any framework (whatever `http` version it uses) can describe its request.
 ///
 /// ```
 /// use ddtrace_core::RequestInfo;
 ///
 /// let req = http::Request::get("/users/7?q=1").body(()).unwrap();
 /// let info = RequestInfo::from_request(&req).peer_ip(Some("10.0.0.1".parse().unwrap()));
-/// assert_eq!(info.uri.path(), "/users/7");
+/// assert_eq!((info.path, info.query), ("/users/7", Some("q=1")));
+///
+/// // A framework with its own types fills the fields itself:
+/// let headers = http::HeaderMap::new();
+/// let info = RequestInfo::new("GET", "/users/7", None, &headers).scheme("https");
+/// # let _ = info;
 /// ```
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 #[non_exhaustive]
-pub struct RequestInfo<'a> {
-    /// The request method.
-    pub method: &'a Method,
-    /// The request target.
-    pub uri: &'a Uri,
+pub struct RequestInfo<'a, H: ?Sized = http::HeaderMap> {
+    /// The request method, as the request line carries it.
+    pub method: &'a str,
+    /// `http` or `https` (default `http`).
+    pub scheme: &'a str,
+    /// The authority when the request target had one (HTTP/2, absolute form); otherwise the
+    /// `Host` header is used.
+    pub authority: Option<&'a str>,
+    /// The path, still percent-encoded.
+    pub path: &'a str,
+    /// The raw query, without `?`.
+    pub query: Option<&'a str>,
     /// The request headers.
-    pub headers: &'a HeaderMap,
+    pub headers: &'a H,
     /// The socket peer's address, when the framework knows it.
     pub peer_ip: Option<IpAddr>,
 }
 
-impl<'a> RequestInfo<'a> {
-    /// Takes method, URI and headers from an `http::Request`.
+impl<'a> RequestInfo<'a, http::HeaderMap> {
+    /// Takes method, URI and headers from an `http` 1 request.
     pub fn from_request<B>(req: &'a http::Request<B>) -> Self {
+        let uri = req.uri();
         RequestInfo {
-            method: req.method(),
-            uri: req.uri(),
+            method: req.method().as_str(),
+            scheme: uri.scheme_str().unwrap_or("http"),
+            authority: uri.authority().map(|a| a.as_str()),
+            path: uri.path(),
+            query: uri.query(),
             headers: req.headers(),
             peer_ip: None,
         }
     }
+}
 
-    /// Builds from parts, for frameworks that do not use `http::Request`.
-    pub fn new(method: &'a Method, uri: &'a Uri, headers: &'a HeaderMap) -> Self {
+impl<'a, H: HeaderSource + ?Sized> RequestInfo<'a, H> {
+    /// Builds from parts, for frameworks with their own request types.
+    pub fn new(method: &'a str, path: &'a str, query: Option<&'a str>, headers: &'a H) -> Self {
         RequestInfo {
             method,
-            uri,
+            scheme: "http",
+            authority: None,
+            path,
+            query,
             headers,
             peer_ip: None,
         }
+    }
+
+    /// Sets the scheme (`https` behind TLS).
+    pub fn scheme(mut self, scheme: &'a str) -> Self {
+        self.scheme = scheme;
+        self
+    }
+
+    /// Sets the authority of an absolute request target.
+    pub fn authority(mut self, authority: Option<&'a str>) -> Self {
+        self.authority = authority;
+        self
     }
 
     /// Sets the socket peer's address (used for client IP resolution).
@@ -106,7 +144,7 @@ impl<'a> RequestInfo<'a> {
 /// let req = http::Request::get("/users/7").body(()).unwrap();
 /// let mut span = tracer.start(RequestInfo::from_request(&req));
 /// span.set_route("/users/{id}");
-/// span.record_status(http::StatusCode::OK, &http::HeaderMap::new());
+/// span.record_status(200, &http::HeaderMap::new());
 /// span.finish();
 /// ```
 #[derive(Clone, Debug)]
@@ -160,7 +198,7 @@ impl RequestTracer {
     /// distributed tracing is on).
     ///
     /// Run the handler inside [`RequestSpan::context`] so spans it opens become children.
-    pub fn start(&self, req: RequestInfo<'_>) -> RequestSpan {
+    pub fn start<H: HeaderSource + ?Sized>(&self, req: RequestInfo<'_, H>) -> RequestSpan {
         let shared = &self.shared;
         let config = &shared.config;
         let parent = if config.distributed_tracing {
@@ -171,17 +209,11 @@ impl RequestTracer {
 
         let mut attrs = Vec::with_capacity(shared.static_attrs.len() + 8);
         attrs.extend_from_slice(&shared.static_attrs);
-        attrs.push(KeyValue::new("http.method", method_str(req.method)));
-        attrs.push(KeyValue::new(
-            "http.url",
-            http_url(req.uri, req.headers, config),
-        ));
-        if let Some(ua) = req
-            .headers
-            .get(http::header::USER_AGENT)
-            .filter(|v| !v.is_empty())
-        {
-            let mut ua = String::from_utf8_lossy(ua.as_bytes()).into_owned();
+        let method = method_str(req.method);
+        attrs.push(KeyValue::new("http.method", method.clone()));
+        attrs.push(KeyValue::new("http.url", http_url(&req, config)));
+        if let Some(ua) = req.headers.values_of("user-agent").find(|v| !v.is_empty()) {
+            let mut ua = String::from_utf8_lossy(ua).into_owned();
             truncate(&mut ua, MAX_HEADER_VALUE_LEN);
             attrs.push(KeyValue::new("http.useragent", ua));
         }
@@ -225,7 +257,7 @@ impl RequestTracer {
         RequestSpan {
             cx,
             shared: self.shared.clone(),
-            method: req.method.clone(),
+            method,
             route: None,
             status: None,
             error: None,
@@ -243,9 +275,9 @@ impl RequestTracer {
 pub struct RequestSpan {
     cx: Context,
     shared: Arc<Shared>,
-    method: Method,
+    method: Cow<'static, str>,
     route: Option<Cow<'static, str>>,
-    status: Option<StatusCode>,
+    status: Option<u16>,
     error: Option<ErrorInfo>,
     slot: ErrorSlot,
     finished: bool,
@@ -263,7 +295,7 @@ impl RequestSpan {
     }
 
     /// The response status and headers (for response header tags).
-    pub fn record_status(&mut self, status: StatusCode, headers: &HeaderMap) {
+    pub fn record_status<H: HeaderSource + ?Sized>(&mut self, status: u16, headers: &H) {
         self.status = Some(status);
         let tags = &self.shared.config.header_tags;
         if !tags.is_empty() {
@@ -283,7 +315,7 @@ impl RequestSpan {
     pub fn record_panic(&mut self, payload: &(dyn Any + Send)) {
         self.error = Some(ErrorInfo::from_panic(payload));
         if self.status.is_none() {
-            self.status = Some(StatusCode::INTERNAL_SERVER_ERROR);
+            self.status = Some(500);
         }
     }
 
@@ -300,28 +332,21 @@ impl RequestSpan {
             self.error.get_or_insert(from_handler);
         }
         let span = self.cx.span();
-        let method = method_str(&self.method);
+        let method = &self.method;
         let resource: String = match (&self.route, self.status) {
             (Some(route), _) => {
                 span.set_attribute(KeyValue::new("http.route", route.clone()));
                 format!("{method} {route}")
             }
-            (None, Some(status)) => format!("{method} {}", status.as_u16()),
+            (None, Some(status)) => format!("{method} {status}"),
             (None, None) => method.to_string(),
         };
         let mut attrs = Vec::with_capacity(5);
         attrs.push(KeyValue::new("datadog.resource", resource));
         let mut is_error = false;
         if let Some(status) = self.status {
-            attrs.push(KeyValue::new(
-                "datadog.http_status_code",
-                i64::from(status.as_u16()),
-            ));
-            is_error = self
-                .shared
-                .config
-                .server_error_statuses
-                .contains(status.as_u16());
+            attrs.push(KeyValue::new("datadog.http_status_code", i64::from(status)));
+            is_error = self.shared.config.server_error_statuses.contains(status);
         }
         let description = match self.error.take() {
             Some(err) => {
@@ -357,19 +382,19 @@ fn hex16(bytes: &[u8]) -> String {
     out
 }
 
-fn method_str(method: &Method) -> Cow<'static, str> {
+fn method_str(method: &str) -> Cow<'static, str> {
     // Standard methods are static strings: no allocation for the common case.
-    Cow::Borrowed(match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        Method::PATCH => "PATCH",
-        Method::TRACE => "TRACE",
-        Method::CONNECT => "CONNECT",
-        _ => return Cow::Owned(method.as_str().to_string()),
+    Cow::Borrowed(match method {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        "PATCH" => "PATCH",
+        "TRACE" => "TRACE",
+        "CONNECT" => "CONNECT",
+        other => return Cow::Owned(other.chars().take(32).collect()),
     })
 }
 
@@ -377,22 +402,23 @@ fn method_str(method: &Method) -> Cow<'static, str> {
 pub(crate) const MAX_URL_PART_LEN: usize = 4096;
 
 /// `scheme://host/path?query` with the query obfuscated; credentials never appear.
-pub(crate) fn http_url(uri: &Uri, headers: &HeaderMap, config: &Config) -> String {
-    let scheme = uri.scheme_str().unwrap_or("http");
-    let host = headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| uri.authority().map(|a| a.as_str()))
+pub(crate) fn http_url<H: HeaderSource + ?Sized>(
+    req: &RequestInfo<'_, H>,
+    config: &Config,
+) -> String {
+    let host = req
+        .authority
+        .or_else(|| req.headers.first_str("host"))
         .unwrap_or("");
     // Userinfo is never kept (`user:pass@host`).
     let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-    let path = uri.path();
+    let (scheme, path) = (req.scheme, req.path);
     let mut url = String::with_capacity(scheme.len() + 3 + host.len() + path.len() + 16);
     url.push_str(scheme);
     url.push_str("://");
     url.push_str(&host[..floor_boundary(host, MAX_URL_PART_LEN)]);
     url.push_str(&path[..floor_boundary(path, MAX_URL_PART_LEN)]);
-    if let Some(query) = uri.query().filter(|q| !q.is_empty()) {
+    if let Some(query) = req.query.filter(|q| !q.is_empty()) {
         let query = &query[..floor_boundary(query, MAX_URL_PART_LEN)];
         if let Some(q) = config.query.apply(query) {
             url.push('?');
@@ -411,4 +437,56 @@ fn floor_boundary(s: &str, max: usize) -> usize {
         end -= 1;
     }
     end
+}
+
+/// Polls an integration's inner future inside the request span's context, so the handler's
+/// spans become children of the request span.
+///
+/// A panic while polling is recorded on the span (`error.type` `panic`, status 500), the span
+/// ends, and the panic resumes: the application sees exactly what it would without tracing.
+/// Once the span has been taken (`None`), the future is polled as is.
+pub fn poll_in_span<F: Future>(
+    span: &mut Option<RequestSpan>,
+    future: Pin<&mut F>,
+    cx: &mut std::task::Context<'_>,
+) -> Poll<F::Output> {
+    let polled = {
+        let _attached = span.as_ref().map(|s| s.context().clone().attach());
+        catch_unwind(AssertUnwindSafe(|| future.poll(cx)))
+    };
+    match polled {
+        Ok(poll) => poll,
+        Err(payload) => {
+            if let Some(mut s) = span.take() {
+                s.record_panic(&*payload);
+                s.finish();
+            }
+            resume_unwind(payload)
+        }
+    }
+}
+
+/// Ends the span when a response body reports its end (`None`) or an error; integrations call
+/// it with each result of their body's poll.
+pub fn observe_body_poll<T, E: std::fmt::Display>(
+    span: &mut Option<RequestSpan>,
+    polled: &Poll<Option<Result<T, E>>>,
+) {
+    match polled {
+        Poll::Ready(None) => {
+            if let Some(s) = span.take() {
+                s.finish();
+            }
+        }
+        Poll::Ready(Some(Err(error))) => {
+            if let Some(mut s) = span.take() {
+                s.record_error(ErrorInfo::new(
+                    std::any::type_name::<E>(),
+                    error.to_string(),
+                ));
+                s.finish();
+            }
+        }
+        _ => {}
+    }
 }

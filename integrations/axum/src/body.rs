@@ -1,4 +1,4 @@
-use ddtrace_core::{ErrorInfo, RequestSpan};
+use ddtrace_core::{observe_body_poll, RequestSpan};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use std::pin::Pin;
@@ -41,23 +41,7 @@ where
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
         let polled = this.inner.poll_frame(cx);
-        match &polled {
-            Poll::Ready(None) => {
-                if let Some(span) = this.span.take() {
-                    span.finish();
-                }
-            }
-            Poll::Ready(Some(Err(error))) => {
-                if let Some(mut span) = this.span.take() {
-                    span.record_error(ErrorInfo::new(
-                        std::any::type_name::<B::Error>(),
-                        error.to_string(),
-                    ));
-                    span.finish();
-                }
-            }
-            _ => {}
-        }
+        observe_body_poll(this.span, &polled);
         polled
     }
 

@@ -1,8 +1,7 @@
 use crate::body::TracedBody;
-use ddtrace_core::{ErrorInfo, RequestSpan};
+use ddtrace_core::{poll_in_span, ErrorInfo, RequestSpan};
 use pin_project_lite::pin_project;
 use std::future::Future;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -34,22 +33,9 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let inner = this.inner;
-        let polled = {
-            let _attached = this.span.as_ref().map(|s| s.context().clone().attach());
-            // A panicking handler is recorded on the span, then unwinds exactly as without us.
-            catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))
-        };
-        let result = match polled {
-            Ok(Poll::Pending) => return Poll::Pending,
-            Ok(Poll::Ready(result)) => result,
-            Err(payload) => {
-                if let Some(mut span) = this.span.take() {
-                    span.record_panic(&*payload);
-                    span.finish();
-                }
-                resume_unwind(payload)
-            }
+        let result = match poll_in_span(this.span, this.inner, cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(result) => result,
         };
         let Some(mut span) = this.span.take() else {
             // Polled again after completion: behave as the inner future does.
@@ -57,7 +43,7 @@ where
         };
         match result {
             Ok(response) => {
-                span.record_status(response.status(), response.headers());
+                span.record_status(response.status().as_u16(), response.headers());
                 if let Some(error) = response.extensions().get::<ErrorInfo>() {
                     span.record_error(error.clone());
                 }

@@ -1,0 +1,52 @@
+//! Read access to a framework's request or response headers, whatever type it uses.
+
+/// Headers as the core reads them: by lower-case name, every value in order.
+///
+/// Implemented for `http::HeaderMap` (axum, poem, hyper); integrations whose framework has
+/// its own header type (actix-web, rocket) implement it for a thin wrapper.
+///
+/// ```
+/// use ddtrace_core::HeaderSource;
+///
+/// let mut headers = http::HeaderMap::new();
+/// headers.append("accept", "a".parse().unwrap());
+/// headers.append("accept", "b".parse().unwrap());
+/// let all: Vec<&[u8]> = headers.values_of("accept").collect();
+/// assert_eq!(all, [&b"a"[..], &b"b"[..]]);
+/// assert!(headers.may_repeat());
+/// ```
+pub trait HeaderSource {
+    /// Every value of the header `name` (given lower-case), in order.
+    fn values_of<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a [u8]> + 'a;
+
+    /// Every distinct header name present, lower-case.
+    fn names(&self) -> impl Iterator<Item = &str>;
+
+    /// False only when no header appears twice: lets the core skip folding repeated fields.
+    fn may_repeat(&self) -> bool {
+        true
+    }
+
+    /// The first value of `name` as text, if it is valid visible ASCII.
+    fn first_str(&self, name: &str) -> Option<&str> {
+        self.values_of(name)
+            .next()
+            .and_then(|v| std::str::from_utf8(v).ok())
+    }
+}
+
+impl HeaderSource for http::HeaderMap {
+    fn values_of<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.get_all(name)
+            .into_iter()
+            .map(http::HeaderValue::as_bytes)
+    }
+
+    fn names(&self) -> impl Iterator<Item = &str> {
+        self.keys().map(http::HeaderName::as_str)
+    }
+
+    fn may_repeat(&self) -> bool {
+        self.len() != self.keys_len()
+    }
+}
