@@ -376,3 +376,27 @@ async fn distributed_tracing_off_ignores_incoming_context() {
     );
     assert_eq!(fresh.parent_span_id, opentelemetry::SpanId::INVALID);
 }
+
+#[tokio::test]
+async fn a_failing_body_passes_through_and_is_recorded() {
+    exporter();
+    let app = Router::new()
+        .route(
+            "/body/fails1",
+            get(|| async {
+                let chunks = futures_util::stream::iter([
+                    Ok(Bytes::from("partial")),
+                    Err(std::io::Error::other("upstream reset")),
+                ]);
+                Body::from_stream(chunks)
+            }),
+        )
+        .layer(DatadogLayer::with_config(ddtrace_core::Config::default()));
+    let res = app.oneshot(request("/body/fails1")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let err = res.into_body().collect().await.expect_err("the body error reaches the caller");
+    assert!(err.to_string().contains("upstream reset"));
+    let spans = server_spans("/body/fails1");
+    assert_eq!(spans.len(), 1);
+    assert!(attr(&spans[0], "datadog.error.msg").is_some_and(|m| m.contains("upstream reset")));
+}
