@@ -5,7 +5,6 @@ use http::{HeaderMap, StatusCode};
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
 use opentelemetry::{global, Context, KeyValue};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Decoded `key=value` pairs of a raw query string.
@@ -22,14 +21,16 @@ fn decode(component: &str) -> String {
         .unwrap_or_default()
 }
 
-fn client() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
+/// One client per thread: actix-web runs a runtime per worker thread, and a client's pooled
+/// connections belong to the runtime that opened them.
+fn client() -> reqwest::Client {
+    thread_local! {
+        static CLIENT: reqwest::Client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
-            .unwrap_or_default()
-    })
+            .unwrap_or_default();
+    }
+    CLIENT.with(reqwest::Client::clone)
 }
 
 /// Starts a client span under the current context and returns the context to inject from.

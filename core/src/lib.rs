@@ -46,7 +46,8 @@ pub use obfuscation::{QueryObfuscation, DEFAULT_QUERY_OBFUSCATION_REGEX};
 pub use pipeline::tracing_layer;
 pub use pipeline::{init, init_with, TracerGuard};
 pub use span::{
-    observe_body_poll, poll_in_span, Integration, RequestInfo, RequestSpan, RequestTracer,
+    observe_body_poll, observe_body_poll_with, poll_in_span, Integration, RequestInfo, RequestSpan,
+    RequestTracer,
 };
 pub use status::{StatusRanges, StatusRangesError};
 

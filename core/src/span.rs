@@ -472,6 +472,17 @@ pub fn observe_body_poll<T, E: std::fmt::Display>(
     span: &mut Option<RequestSpan>,
     polled: &Poll<Option<Result<T, E>>>,
 ) {
+    observe_body_poll_with(span, polled, |e| {
+        ErrorInfo::new(std::any::type_name::<E>(), e.to_string())
+    })
+}
+
+/// Like [`observe_body_poll`], for body error types that do not implement `Display`.
+pub fn observe_body_poll_with<T, E>(
+    span: &mut Option<RequestSpan>,
+    polled: &Poll<Option<Result<T, E>>>,
+    describe: impl FnOnce(&E) -> ErrorInfo,
+) {
     match polled {
         Poll::Ready(None) => {
             if let Some(s) = span.take() {
@@ -480,10 +491,7 @@ pub fn observe_body_poll<T, E: std::fmt::Display>(
         }
         Poll::Ready(Some(Err(error))) => {
             if let Some(mut s) = span.take() {
-                s.record_error(ErrorInfo::new(
-                    std::any::type_name::<E>(),
-                    error.to_string(),
-                ));
+                s.record_error(describe(error));
                 s.finish();
             }
         }

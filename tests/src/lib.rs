@@ -12,6 +12,7 @@ pub mod app;
 pub mod assertions;
 pub mod capture;
 pub mod http1;
+pub mod sink;
 pub mod spans;
 pub mod suite;
 

@@ -36,3 +36,36 @@ fn axum_propagation_vectors() {
 fn axum_http_vectors() {
     suite::http_vectors(&AXUM);
 }
+
+const ACTIX_WEB: AppSpec = AppSpec {
+    framework: "actix-web",
+    package: "ddtrace-examples",
+    binary: "conformance-actix-web",
+    users_route: "/users/{id}",
+    status_route: "/status/{code}",
+};
+
+#[test]
+fn actix_web_routes() {
+    suite::routes(&ACTIX_WEB);
+}
+
+#[test]
+fn actix_web_defaults_and_privacy() {
+    suite::defaults_and_privacy(&ACTIX_WEB);
+}
+
+#[test]
+fn actix_web_config_variants() {
+    suite::config_variants(&ACTIX_WEB);
+}
+
+#[test]
+fn actix_web_propagation_vectors() {
+    suite::propagation_vectors(&ACTIX_WEB);
+}
+
+#[test]
+fn actix_web_http_vectors() {
+    suite::http_vectors(&ACTIX_WEB);
+}

@@ -12,59 +12,8 @@ use axum::Router;
 use criterion::{criterion_group, criterion_main, Criterion};
 use ddtrace_axum::DatadogLayer;
 use http_body_util::BodyExt;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::time::Duration;
 use tower::ServiceExt;
-
-/// Accepts every request (traces, stats, info), answers 200 and drops the payload.
-fn start_sink() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("sink bind");
-    let port = listener.local_addr().expect("sink addr").port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-                let mut stream = stream;
-                loop {
-                    let mut length = 0usize;
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    loop {
-                        line.clear();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let l = line.trim_end().to_ascii_lowercase();
-                        if l.is_empty() {
-                            break;
-                        }
-                        if let Some(v) = l.strip_prefix("content-length:") {
-                            length = v.trim().parse().unwrap_or(0);
-                        }
-                    }
-                    let mut body = vec![0; length];
-                    if reader.read_exact(&mut body).is_err() {
-                        return;
-                    }
-                    let reply = b"{\"rate_by_service\":{}}";
-                    let head = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-                        reply.len()
-                    );
-                    if stream.write_all(head.as_bytes()).is_err()
-                        || stream.write_all(reply).is_err()
-                    {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    port
-}
 
 fn router() -> Router {
     Router::new().route(
@@ -93,7 +42,7 @@ fn request(with_trace_headers: bool) -> Request<Body> {
 }
 
 fn bench(c: &mut Criterion) {
-    let port = start_sink();
+    let port = ddtrace_conformance::sink::start_discarding_agent();
     let mut config = ddtrace_core::datadog_opentelemetry::configuration::Config::builder();
     config
         .set_service("bench".to_string())

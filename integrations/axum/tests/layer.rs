@@ -394,7 +394,11 @@ async fn a_failing_body_passes_through_and_is_recorded() {
         .layer(DatadogLayer::with_config(ddtrace_core::Config::default()));
     let res = app.oneshot(request("/body/fails1")).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let err = res.into_body().collect().await.expect_err("the body error reaches the caller");
+    let err = res
+        .into_body()
+        .collect()
+        .await
+        .expect_err("the body error reaches the caller");
     assert!(err.to_string().contains("upstream reset"));
     let spans = server_spans("/body/fails1");
     assert_eq!(spans.len(), 1);

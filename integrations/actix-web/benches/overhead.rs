@@ -1,0 +1,91 @@
+//! Per-request overhead of `DatadogTracing` over a bare actix-web app, in-process
+//! (`actix_web::test::call_service`, body collected), with and without incoming Datadog + W3C
+//! headers; beside it, in the same run, `opentelemetry-instrumentation-actix-web` on the same
+//! Datadog pipeline. The pipeline exports to a local sink that discards the payloads.
+//!
+//! `cargo bench -p ddtrace-actix-web`
+
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::{test, web, App};
+use criterion::{criterion_group, criterion_main, Criterion};
+use ddtrace_actix_web::DatadogTracing;
+use opentelemetry_instrumentation_actix_web::RequestTracing;
+use std::time::Duration;
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/users/{id}",
+        web::get().to(|id: web::Path<String>| async move { format!("user {id}") }),
+    );
+}
+
+fn request(with_trace_headers: bool) -> actix_http::Request {
+    let mut req = test::TestRequest::get()
+        .uri("/users/42")
+        .insert_header(("host", "localhost"))
+        .insert_header(("user-agent", "bench/1.0"));
+    if with_trace_headers {
+        req = req
+            .insert_header(("x-datadog-trace-id", "1234567890123456789"))
+            .insert_header(("x-datadog-parent-id", "987654321"))
+            .insert_header(("x-datadog-sampling-priority", "1"))
+            .insert_header(("x-datadog-tags", "_dd.p.dm=-0"))
+            .insert_header((
+                "traceparent",
+                "00-0000000000000000112210f47de98115-000000003ade68b1-01",
+            ))
+            .insert_header(("tracestate", "dd=s:1;t.dm:-0,congo=t61rcWkgMzE"));
+    }
+    req.to_request()
+}
+
+async fn run<S, B>(app: &S, headers: bool)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    let res = test::call_service(app, request(headers)).await;
+    let _ = actix_web::body::to_bytes(res.into_body()).await;
+}
+
+fn bench(c: &mut Criterion) {
+    let port = ddtrace_conformance::sink::start_discarding_agent();
+    let mut config = ddtrace_core::datadog_opentelemetry::configuration::Config::builder();
+    config
+        .set_service("bench".to_string())
+        .set_trace_agent_url(format!("http://127.0.0.1:{port}"))
+        .set_telemetry_enabled(false);
+    let guard = ddtrace_core::init_with(config.build());
+
+    let system = actix_web::rt::System::new();
+    let bare = system.block_on(test::init_service(App::new().configure(routes)));
+    let ours = system.block_on(test::init_service(
+        App::new().wrap(DatadogTracing::new()).configure(routes),
+    ));
+    let peer = system.block_on(test::init_service(
+        App::new().wrap(RequestTracing::new()).configure(routes),
+    ));
+
+    let mut group = c.benchmark_group("actix-web GET /users/{id}");
+    group.measurement_time(Duration::from_secs(5));
+    group.bench_function("bare", |b| b.iter(|| system.block_on(run(&bare, false))));
+    for headers in [false, true] {
+        let suffix = if headers {
+            " + Datadog/W3C headers"
+        } else {
+            ""
+        };
+        group.bench_function(format!("DatadogTracing{suffix}"), |b| {
+            b.iter(|| system.block_on(run(&ours, headers)))
+        });
+        group.bench_function(
+            format!("opentelemetry-instrumentation-actix-web{suffix}"),
+            |b| b.iter(|| system.block_on(run(&peer, headers))),
+        );
+    }
+    group.finish();
+    guard.shutdown();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,53 @@
+//! A stand-in agent for benchmarks: accepts every request on the agent's endpoints, answers
+//! 200 with an empty sampling-rates document, and discards the payloads, so the tracer's
+//! exporter does its real work without a receiver's cost being measured.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+
+/// Starts the sink on a free loopback port and returns the port.
+pub fn start_discarding_agent() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("sink bind");
+    let port = listener.local_addr().expect("sink addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let _ = serve(stream);
+            });
+        }
+    });
+    port
+}
+
+fn serve(stream: std::net::TcpStream) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut stream = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            if reader.read_line(&mut line)? == 0 {
+                return Ok(());
+            }
+            let l = line.trim_end().to_ascii_lowercase();
+            if l.is_empty() {
+                break;
+            }
+            if let Some(v) = l.strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+        }
+        std::io::copy(&mut (&mut reader).take(length as u64), &mut std::io::sink())?;
+        let reply = b"{\"rate_by_service\":{}}";
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            reply.len()
+        );
+        stream.write_all(head.as_bytes())?;
+        stream.write_all(reply)?;
+    }
+}
