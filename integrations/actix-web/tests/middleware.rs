@@ -198,7 +198,9 @@ async fn a_panic_is_recorded_then_unwinds_as_without_the_middleware() {
     .await;
     let req = test::TestRequest::get().uri("/boom/p2").to_request();
     let outcome = AssertUnwindSafe(app.call(req)).catch_unwind().await;
-    let payload = outcome.err().expect("the panic must reach the caller");
+    let Err(payload) = outcome else {
+        panic!("the panic must reach the caller");
+    };
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"actix test panic"));
     let span = &server_spans("/boom/p2")[0];
     assert_eq!(attr(span, "datadog.error.type").as_deref(), Some("panic"));
