@@ -25,6 +25,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod body;
 pub mod client_ip;
 mod config;
 mod error;
@@ -37,6 +38,7 @@ mod span;
 mod status;
 pub mod tags;
 
+pub use body::TracedBody;
 pub use config::{Config, ConfigBuilder, ConfigError, Tags};
 pub use error::{record_error, record_error_info, ErrorInfo};
 pub use header_tags::HeaderTags;

@@ -18,6 +18,9 @@ pub struct AppSpec {
     pub users_route: &'static str,
     /// The native template of `GET /status/{code}`.
     pub status_route: &'static str,
+    /// Whether the framework tells the middleware which route matched when the handler
+    /// panics (poem attaches the pattern only to a finished response, so it cannot).
+    pub route_known_on_panic: bool,
 }
 
 /// Builds the app binary (a no-op when it is fresh) and returns its path.

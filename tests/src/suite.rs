@@ -374,8 +374,13 @@ pub fn routes(spec: &AppSpec) {
                 format!("{id}: error.type missing")
             });
             meta_eq(&mut report, s, id, "http.status_code", "500");
-            report.check(s["resource"] == format!("GET /{id}").as_str(), || {
-                format!("{id}: resource {}", s["resource"])
+            let expected = if id == "panic" && !spec.route_known_on_panic {
+                "GET 500".to_string()
+            } else {
+                format!("GET /{id}")
+            };
+            report.check(s["resource"] == expected.as_str(), || {
+                format!("{id}: resource {}, expected {expected}", s["resource"])
             });
         }
     }

@@ -10,6 +10,7 @@ const AXUM: AppSpec = AppSpec {
     binary: "conformance-axum",
     users_route: "/users/{id}",
     status_route: "/status/{code}",
+    route_known_on_panic: true,
 };
 
 #[test]
@@ -43,6 +44,7 @@ const ACTIX_WEB: AppSpec = AppSpec {
     binary: "conformance-actix-web",
     users_route: "/users/{id}",
     status_route: "/status/{code}",
+    route_known_on_panic: true,
 };
 
 #[test]
@@ -68,4 +70,38 @@ fn actix_web_propagation_vectors() {
 #[test]
 fn actix_web_http_vectors() {
     suite::http_vectors(&ACTIX_WEB);
+}
+
+const POEM: AppSpec = AppSpec {
+    framework: "poem",
+    package: "ddtrace-examples",
+    binary: "conformance-poem",
+    users_route: "/users/:id",
+    status_route: "/status/:code",
+    route_known_on_panic: false,
+};
+
+#[test]
+fn poem_routes() {
+    suite::routes(&POEM);
+}
+
+#[test]
+fn poem_defaults_and_privacy() {
+    suite::defaults_and_privacy(&POEM);
+}
+
+#[test]
+fn poem_config_variants() {
+    suite::config_variants(&POEM);
+}
+
+#[test]
+fn poem_propagation_vectors() {
+    suite::propagation_vectors(&POEM);
+}
+
+#[test]
+fn poem_http_vectors() {
+    suite::http_vectors(&POEM);
 }

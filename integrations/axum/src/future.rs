@@ -1,5 +1,4 @@
-use crate::body::TracedBody;
-use ddtrace_core::{poll_in_span, ErrorInfo, RequestSpan};
+use ddtrace_core::{poll_in_span, ErrorInfo, RequestSpan, TracedBody};
 use pin_project_lite::pin_project;
 use std::future::Future;
 use std::pin::Pin;

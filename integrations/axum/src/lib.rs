@@ -38,12 +38,11 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod body;
 mod future;
 mod layer;
 mod service;
 
-pub use body::TracedBody;
+pub use ddtrace_core::TracedBody;
 pub use future::ResponseFuture;
 pub use layer::{DatadogLayer, DatadogLayerBuilder};
 pub use service::DatadogService;

@@ -24,7 +24,7 @@ where
     S: Service<Request<ReqBody>, Response = http::Response<ResBody>>,
     S::Error: std::fmt::Display,
 {
-    type Response = http::Response<crate::body::TracedBody<ResBody>>;
+    type Response = http::Response<ddtrace_core::TracedBody<ResBody>>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 

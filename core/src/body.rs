@@ -1,12 +1,17 @@
-use ddtrace_core::{observe_body_poll, RequestSpan};
+//! A response body that carries the request span to its end.
+
+use crate::{observe_body_poll, RequestSpan};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 pin_project! {
-    /// A response body that ends the request span when its last frame has been sent, when it
-    /// fails, or when it is dropped (the client went away).
+    /// An `http_body::Body` that ends the request span when its last frame has been sent, when
+    /// it fails, or when it is dropped (the client went away). Data, size hints and end of
+    /// stream are the inner body's, so responses are unchanged (content-length included).
+    ///
+    /// For frameworks whose bodies are `http_body` bodies (axum, poem, hyper).
     pub struct TracedBody<B> {
         #[pin]
         inner: B,
@@ -15,14 +20,16 @@ pin_project! {
 }
 
 impl<B> TracedBody<B> {
-    pub(crate) fn new(inner: B, span: RequestSpan) -> Self {
+    /// Wraps `inner`; `span` ends with it.
+    pub fn new(inner: B, span: RequestSpan) -> Self {
         TracedBody {
             inner,
             span: Some(span),
         }
     }
 
-    pub(crate) fn untraced(inner: B) -> Self {
+    /// Wraps `inner` with no span (a response that is not traced).
+    pub fn untraced(inner: B) -> Self {
         TracedBody { inner, span: None }
     }
 }

@@ -1,0 +1,135 @@
+//! The poem conformance app: the routes of CONFORMANCE.md, with `DatadogMiddleware` installed
+//! the way a user installs it. Driven by the suite in `tests/`.
+//!
+//! `PORT=18080 DD_TRACE_AGENT_URL=http://127.0.0.1:8126 cargo run -p ddtrace-examples --bin conformance-poem`
+
+use ddtrace_examples::{outbound, query_pairs, shutdown_signal, w3c_harness, W3cCall};
+use ddtrace_poem::DatadogMiddleware;
+use poem::http::StatusCode;
+use poem::listener::TcpListener;
+use poem::web::{Json, Path};
+use poem::{get, handler, post, Body, EndpointExt, Request, Response, Route, Server};
+use std::time::Duration;
+use tracing::instrument;
+
+#[handler]
+fn user(Path(id): Path<String>) -> String {
+    format!("user {id}")
+}
+
+#[handler]
+fn status(Path(code): Path<u16>) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST)
+}
+
+/// The app's own error type; poem turns it into a 500.
+#[derive(Debug)]
+struct ConformanceError;
+
+impl std::fmt::Display for ConformanceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("conformance failure")
+    }
+}
+
+impl std::error::Error for ConformanceError {}
+
+impl poem::error::ResponseError for ConformanceError {
+    fn status(&self) -> StatusCode {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+}
+
+#[handler]
+fn fail() -> poem::Result<String> {
+    Err(ConformanceError.into())
+}
+
+#[handler]
+fn panic_route() -> &'static str {
+    panic!("conformance panic")
+}
+
+#[handler]
+fn stream() -> Body {
+    let chunks = futures_util::stream::unfold(0u8, |i| async move {
+        if i == 5 {
+            return None;
+        }
+        if i > 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Some((
+            Ok::<_, std::io::Error>(bytes::Bytes::from(format!("chunk {i}\n"))),
+            i + 1,
+        ))
+    });
+    Body::from_bytes_stream(chunks)
+}
+
+#[instrument(name = "child.work")]
+async fn child_work() {
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+#[handler]
+async fn child() -> &'static str {
+    child_work().await;
+    "ok"
+}
+
+#[handler]
+fn headers(req: &Request) -> Response {
+    let mut res = Response::builder().header("x-conformance", "yes");
+    for (key, value) in query_pairs(req.uri().query().unwrap_or("")) {
+        if key == "set" {
+            if let Some((name, value)) = value.split_once(':') {
+                res = res.header(name.to_string(), value.to_string());
+            }
+        }
+    }
+    res.body("headers")
+}
+
+#[handler]
+fn echo(body: Vec<u8>) -> Vec<u8> {
+    body
+}
+
+#[handler]
+async fn outbound_route(req: &Request) -> StatusCode {
+    outbound(req.uri().query().unwrap_or("")).await
+}
+
+#[handler]
+async fn w3c(Json(calls): Json<Vec<W3cCall>>) -> StatusCode {
+    w3c_harness(calls).await;
+    StatusCode::OK
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let guard = ddtrace_core::init().with_shutdown_timeout(Duration::from_secs(3));
+    let port = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or(8080);
+    let app = Route::new()
+        .at("/users/:id", get(user))
+        .at("/status/:code", get(status))
+        .at("/fail", get(fail))
+        .at("/panic", get(panic_route))
+        .at("/stream", get(stream))
+        .at("/child", get(child))
+        .at("/headers", get(headers))
+        .at("/echo", post(echo))
+        .at("/outbound", get(outbound_route))
+        .at("/w3c", post(w3c))
+        .with(DatadogMiddleware::new());
+    let served = Server::new(TcpListener::bind(("127.0.0.1", port)))
+        .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(3)))
+        .await;
+    // Flush every finished span before exiting.
+    guard.shutdown();
+    served
+}

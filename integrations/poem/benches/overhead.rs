@@ -1,0 +1,78 @@
+//! Per-request overhead of `DatadogMiddleware` over a bare poem `Route`, in-process
+//! (`Endpoint::get_response`, body collected), with and without incoming Datadog + W3C
+//! headers. The Datadog pipeline exports to a local sink that discards the payloads.
+//!
+//! poem's own `OpenTelemetryTracing` is not run beside it: poem 3 builds it on opentelemetry
+//! 0.30, and the Datadog pipeline is on 0.33, so the two cannot share a pipeline.
+//!
+//! `cargo bench -p ddtrace-poem`
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use ddtrace_poem::DatadogMiddleware;
+use poem::web::Path;
+use poem::{get, handler, Endpoint, EndpointExt, Request, Route};
+use std::time::Duration;
+
+#[handler]
+fn user(Path(id): Path<String>) -> String {
+    format!("user {id}")
+}
+
+fn request(with_trace_headers: bool) -> Request {
+    let mut req = Request::builder()
+        .uri_str("/users/42")
+        .header("host", "localhost")
+        .header("user-agent", "bench/1.0");
+    if with_trace_headers {
+        req = req
+            .header("x-datadog-trace-id", "1234567890123456789")
+            .header("x-datadog-parent-id", "987654321")
+            .header("x-datadog-sampling-priority", "1")
+            .header("x-datadog-tags", "_dd.p.dm=-0")
+            .header(
+                "traceparent",
+                "00-0000000000000000112210f47de98115-000000003ade68b1-01",
+            )
+            .header("tracestate", "dd=s:1;t.dm:-0,congo=t61rcWkgMzE");
+    }
+    req.finish()
+}
+
+async fn run(app: &impl Endpoint, headers: bool) {
+    let res = app.get_response(request(headers)).await;
+    let _ = res.into_body().into_bytes().await;
+}
+
+fn bench(c: &mut Criterion) {
+    let port = ddtrace_conformance::sink::start_discarding_agent();
+    let mut config = ddtrace_core::datadog_opentelemetry::configuration::Config::builder();
+    config
+        .set_service("bench".to_string())
+        .set_trace_agent_url(format!("http://127.0.0.1:{port}"))
+        .set_telemetry_enabled(false);
+    let guard = ddtrace_core::init_with(config.build());
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let bare = Route::new().at("/users/:id", get(user));
+    let traced = Route::new()
+        .at("/users/:id", get(user))
+        .with(DatadogMiddleware::new());
+
+    let mut group = c.benchmark_group("poem GET /users/:id");
+    group.measurement_time(Duration::from_secs(5));
+    group.bench_function("bare", |b| b.iter(|| rt.block_on(run(&bare, false))));
+    group.bench_function("DatadogMiddleware", |b| {
+        b.iter(|| rt.block_on(run(&traced, false)))
+    });
+    group.bench_function("DatadogMiddleware + Datadog/W3C headers", |b| {
+        b.iter(|| rt.block_on(run(&traced, true)))
+    });
+    group.finish();
+    guard.shutdown();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
