@@ -105,3 +105,37 @@ fn poem_propagation_vectors() {
 fn poem_http_vectors() {
     suite::http_vectors(&POEM);
 }
+
+const ROCKET: AppSpec = AppSpec {
+    framework: "rocket",
+    package: "ddtrace-examples",
+    binary: "conformance-rocket",
+    users_route: "/users/<id>",
+    status_route: "/status/<code>",
+    route_known_on_panic: true,
+};
+
+#[test]
+fn rocket_routes() {
+    suite::routes(&ROCKET);
+}
+
+#[test]
+fn rocket_defaults_and_privacy() {
+    suite::defaults_and_privacy(&ROCKET);
+}
+
+#[test]
+fn rocket_config_variants() {
+    suite::config_variants(&ROCKET);
+}
+
+#[test]
+fn rocket_propagation_vectors() {
+    suite::propagation_vectors(&ROCKET);
+}
+
+#[test]
+fn rocket_http_vectors() {
+    suite::http_vectors(&ROCKET);
+}

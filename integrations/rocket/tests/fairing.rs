@@ -1,0 +1,260 @@
+//! In-process tests of the fairing and `traced` routes, through rocket's local client; spans
+//! go to an in-memory exporter installed as the global OpenTelemetry provider.
+
+use ddtrace_rocket::{traced, DatadogFairing};
+use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
+use opentelemetry::{global, Context, Value};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use rocket::http::{Header, Status};
+use rocket::local::asynchronous::Client;
+use rocket::response::stream::TextStream;
+use rocket::{get, routes, Build, Rocket};
+use std::sync::OnceLock;
+
+fn exporter() -> &'static InMemorySpanExporter {
+    static EXPORTER: OnceLock<InMemorySpanExporter> = OnceLock::new();
+    EXPORTER.get_or_init(|| {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        global::set_tracer_provider(provider);
+        global::set_text_map_propagator(
+            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+        );
+        exporter
+    })
+}
+
+fn attr(span: &SpanData, key: &str) -> Option<String> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| match &kv.value {
+            Value::String(s) => s.to_string(),
+            other => other.to_string(),
+        })
+}
+
+fn server_spans(path: &str) -> Vec<SpanData> {
+    exporter()
+        .get_finished_spans()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| s.span_kind == SpanKind::Server)
+        .filter(|s| {
+            attr(s, "http.url")
+                .is_some_and(|u| u.split_once("://").is_some_and(|(_, r)| r.ends_with(path)))
+        })
+        .collect()
+}
+
+#[get("/users/<id>")]
+fn user(id: &str) -> String {
+    format!("user {id}")
+}
+
+#[get("/teapot")]
+fn teapot() -> (Status, &'static str) {
+    (Status::ImATeapot, "short and stout")
+}
+
+#[get("/boom")]
+fn boom() -> &'static str {
+    panic!("rocket test panic")
+}
+
+#[get("/stream")]
+fn stream() -> TextStream![&'static str] {
+    TextStream! {
+        for c in ["a", "b", "c"] {
+            rocket::tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            yield c;
+        }
+    }
+}
+
+#[get("/child")]
+fn child() -> &'static str {
+    let span = global::tracer("handler").start("handler.child");
+    Context::current().with_span(span).span().end();
+    "ok"
+}
+
+fn app(traced_app: bool) -> Rocket<Build> {
+    let routes = routes![user, teapot, boom, stream, child];
+    let rocket = rocket::build().configure(rocket::Config {
+        log_level: rocket::config::LogLevel::Off,
+        ..rocket::Config::debug_default()
+    });
+    if traced_app {
+        rocket
+            .attach(DatadogFairing::with_config(ddtrace_core::Config::default()))
+            .mount("/api", traced(routes))
+    } else {
+        rocket.mount("/api", routes)
+    }
+}
+
+async fn respond(client: &Client, path: &str) -> (Status, Vec<String>, String) {
+    let res = client.get(path.to_string()).dispatch().await;
+    let status = res.status();
+    let mut headers: Vec<String> = res.headers().iter().map(|h| h.to_string()).collect();
+    headers.sort();
+    (status, headers, res.into_string().await.unwrap_or_default())
+}
+
+#[rocket::async_test]
+async fn names_the_resource_from_the_mounted_route() {
+    exporter();
+    let client = Client::untracked(app(true)).await.unwrap();
+    respond(&client, "/api/users/mr4").await;
+    respond(&client, "/nothing/mr4").await;
+    let users = &server_spans("/api/users/mr4")[0];
+    assert_eq!(
+        attr(users, "datadog.resource").as_deref(),
+        Some("GET /api/users/<id>")
+    );
+    assert_eq!(
+        attr(users, "http.route").as_deref(),
+        Some("/api/users/<id>")
+    );
+    assert_eq!(
+        attr(users, "datadog.name").as_deref(),
+        Some("rocket.request")
+    );
+    let missing = &server_spans("/nothing/mr4")[0];
+    assert_eq!(
+        attr(missing, "datadog.resource").as_deref(),
+        Some("GET 404")
+    );
+    assert_eq!(attr(missing, "http.route"), None);
+}
+
+#[rocket::async_test]
+async fn responses_are_unchanged() {
+    exporter();
+    let bare = Client::untracked(app(false)).await.unwrap();
+    let traced_client = Client::untracked(app(true)).await.unwrap();
+    for path in [
+        "/api/users/same4",
+        "/api/teapot",
+        "/api/stream",
+        "/missing/same4",
+    ] {
+        assert_eq!(
+            respond(&bare, path).await,
+            respond(&traced_client, path).await,
+            "{path}"
+        );
+    }
+}
+
+#[rocket::async_test]
+async fn a_panic_is_recorded_and_rocket_still_answers_500() {
+    exporter();
+    let client = Client::untracked(app(true)).await.unwrap();
+    let (status, _, _) = respond(&client, "/api/boom").await;
+    assert_eq!(status, Status::InternalServerError);
+    let span = &server_spans("/api/boom")[0];
+    assert_eq!(attr(span, "datadog.error.type").as_deref(), Some("panic"));
+    assert_eq!(
+        attr(span, "datadog.error.msg").as_deref(),
+        Some("rocket test panic")
+    );
+    assert_eq!(
+        attr(span, "datadog.resource").as_deref(),
+        Some("GET /api/boom")
+    );
+    assert_eq!(
+        attr(span, "datadog.http_status_code").as_deref(),
+        Some("500")
+    );
+}
+
+#[rocket::async_test]
+async fn traced_handlers_run_inside_the_request_span() {
+    exporter();
+    let client = Client::untracked(app(true)).await.unwrap();
+    respond(&client, "/api/child").await;
+    let server = &server_spans("/api/child")[0];
+    let child = exporter()
+        .get_finished_spans()
+        .unwrap()
+        .into_iter()
+        .find(|s| {
+            s.name == "handler.child" && s.span_context.trace_id() == server.span_context.trace_id()
+        })
+        .expect("the handler's span is in the request's trace");
+    assert_eq!(child.parent_span_id, server.span_context.span_id());
+}
+
+#[rocket::async_test]
+async fn the_span_ends_with_the_body() {
+    exporter();
+    let client = Client::untracked(app(true)).await.unwrap();
+    let res = client.get("/api/stream?e4").dispatch().await;
+    assert_eq!(res.into_string().await.as_deref(), Some("abc"));
+    let spans = server_spans("/api/stream?e4");
+    assert_eq!(spans.len(), 1);
+    // The body takes 3 x 50 ms to produce after the handler returned; the span covers it.
+    let lasted = spans[0]
+        .end_time
+        .duration_since(spans[0].start_time)
+        .unwrap();
+    assert!(
+        lasted >= std::time::Duration::from_millis(140),
+        "lasted {lasted:?}"
+    );
+}
+
+#[rocket::async_test]
+async fn hostile_headers_never_panic_or_change_the_response() {
+    exporter();
+    let bare = Client::untracked(app(false)).await.unwrap();
+    let traced_client = Client::untracked(
+        rocket::build()
+            .configure(rocket::Config {
+                log_level: rocket::config::LogLevel::Off,
+                ..rocket::Config::debug_default()
+            })
+            .attach(
+                DatadogFairing::builder()
+                    .header_tags("x-big")
+                    .client_ip(true)
+                    .build()
+                    .unwrap(),
+            )
+            .mount("/api", traced(routes![user])),
+    )
+    .await
+    .unwrap();
+    let huge = "x".repeat(1 << 20);
+    let cases: Vec<Vec<(&str, String)>> = vec![
+        vec![
+            ("traceparent", "00-zz-zz-zz".into()),
+            ("traceparent", "dup".into()),
+        ],
+        vec![
+            ("x-datadog-trace-id", "-1".into()),
+            ("x-datadog-parent-id", "abc".into()),
+        ],
+        vec![
+            ("x-datadog-tags", huge.clone()),
+            ("tracestate", huge.clone()),
+        ],
+        vec![("baggage", "=,=,,;;==".into()), ("x-big", huge.clone())],
+        vec![("x-forwarded-for", huge.clone())],
+    ];
+    for (i, headers) in cases.into_iter().enumerate() {
+        let mut a = bare.get("/api/users/hostile4");
+        let mut b = traced_client.get("/api/users/hostile4");
+        for (k, v) in &headers {
+            a = a.header(Header::new(k.to_string(), v.clone()));
+            b = b.header(Header::new(k.to_string(), v.clone()));
+        }
+        let (a, b) = (a.dispatch().await, b.dispatch().await);
+        assert_eq!(a.status(), b.status(), "case {i}");
+        assert_eq!(a.into_string().await, b.into_string().await, "case {i}");
+    }
+}
