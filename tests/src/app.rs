@@ -14,6 +14,8 @@ pub struct AppSpec {
     pub package: &'static str,
     /// The app binary's name.
     pub binary: &'static str,
+    /// True when the app is a cargo example of `package` (`--example`), not a binary.
+    pub example: bool,
     /// The native template of `GET /users/{id}` as it must appear in `http.route`.
     pub users_route: &'static str,
     /// The native template of `GET /status/{code}`.
@@ -28,13 +30,18 @@ pub fn build(spec: &AppSpec) -> PathBuf {
     static BUILD: Mutex<()> = Mutex::new(());
     let _one_at_a_time = BUILD.lock().unwrap_or_else(|p| p.into_inner());
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let kind = if spec.example { "--example" } else { "--bin" };
     let status = Command::new(cargo)
         .current_dir(crate::workspace_root())
-        .args(["build", "--quiet", "-p", spec.package, "--bin", spec.binary])
+        .args(["build", "--quiet", "-p", spec.package, kind, spec.binary])
         .status()
         .expect("cannot run cargo build");
     assert!(status.success(), "building {} failed", spec.binary);
-    let bin = target_dir().join(spec.binary);
+    let bin = if spec.example {
+        target_dir().join("examples").join(spec.binary)
+    } else {
+        target_dir().join(spec.binary)
+    };
     assert!(
         bin.exists(),
         "{} was not built at {}",

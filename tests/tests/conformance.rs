@@ -7,6 +7,7 @@ use ddtrace_conformance::{suite, AppSpec};
 const AXUM: AppSpec = AppSpec {
     framework: "axum",
     package: "ddtrace-examples",
+    example: false,
     binary: "conformance-axum",
     users_route: "/users/{id}",
     status_route: "/status/{code}",
@@ -41,6 +42,7 @@ fn axum_http_vectors() {
 const ACTIX_WEB: AppSpec = AppSpec {
     framework: "actix-web",
     package: "ddtrace-examples",
+    example: false,
     binary: "conformance-actix-web",
     users_route: "/users/{id}",
     status_route: "/status/{code}",
@@ -75,6 +77,7 @@ fn actix_web_http_vectors() {
 const POEM: AppSpec = AppSpec {
     framework: "poem",
     package: "ddtrace-examples",
+    example: false,
     binary: "conformance-poem",
     users_route: "/users/:id",
     status_route: "/status/:code",
@@ -109,6 +112,7 @@ fn poem_http_vectors() {
 const ROCKET: AppSpec = AppSpec {
     framework: "rocket",
     package: "ddtrace-examples",
+    example: false,
     binary: "conformance-rocket",
     users_route: "/users/<id>",
     status_route: "/status/<code>",

@@ -1,0 +1,70 @@
+use crate::MatchedRoute;
+use ddtrace_core::{poll_in_span, ErrorInfo, RequestSpan, TracedBody};
+use pin_project_lite::pin_project;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+pin_project! {
+    /// Polls the application inside the request span's context, then hands the span to the
+    /// response body.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        span: Option<RequestSpan>,
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    pub(crate) fn new(inner: F, span: RequestSpan) -> Self {
+        ResponseFuture {
+            inner,
+            span: Some(span),
+        }
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<http::Response<B>, E>>,
+    E: std::fmt::Display,
+{
+    type Output = Result<http::Response<TracedBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        // DDTRACE (4): panics are caught here: `poll_in_span` records a panic on the span
+        // (error.type `panic`, status 500), ends it, and resumes the panic unchanged. The
+        // handler runs inside the span's context, so its own spans become children.
+        let result = match poll_in_span(this.span, this.inner, cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(result) => result,
+        };
+        let Some(mut span) = this.span.take() else {
+            return Poll::Ready(result.map(|res| res.map(TracedBody::untraced)));
+        };
+        match result {
+            Ok(response) => {
+                // DDTRACE (2): the route template. foo's router says which route matched;
+                // a framework integration asks the framework instead (axum's `MatchedPath`,
+                // actix's `match_pattern`, rocket's `Route::uri`, poem's `PathPattern`).
+                if let Some(MatchedRoute(template)) = response.extensions().get::<MatchedRoute>() {
+                    span.set_route(*template);
+                }
+                // DDTRACE (3): the response is seen here, its body's end in `TracedBody`.
+                span.record_status(response.status().as_u16(), response.headers());
+                // DDTRACE (4): errors. The application's error values reach the span through
+                // `ddtrace_core::record_error`; a framework with typed errors maps them here.
+                if let Some(error) = response.extensions().get::<ErrorInfo>() {
+                    span.record_error(error.clone());
+                }
+                Poll::Ready(Ok(response.map(|body| TracedBody::new(body, span))))
+            }
+            Err(error) => {
+                span.record_error(ErrorInfo::new(std::any::type_name::<E>(), error.to_string()));
+                span.finish();
+                Poll::Ready(Err(error))
+            }
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! DDTRACE (5): the conformance suite in `tests/` (the same checks and vectors as every other
+//! integration) run against this integration's conformance app.
+
+use ddtrace_conformance::{suite, AppSpec};
+
+const FOO: AppSpec = AppSpec {
+    framework: "foo",
+    package: "ddtrace-foo",
+    binary: "conformance-foo",
+    example: true,
+    users_route: "/users/{id}",
+    status_route: "/status/{code}",
+    // The route is known from the response; a panicking handler has none (`GET 500`).
+    route_known_on_panic: false,
+};
+
+#[test]
+fn foo_routes() {
+    suite::routes(&FOO);
+}
+
+#[test]
+fn foo_defaults_and_privacy() {
+    suite::defaults_and_privacy(&FOO);
+}
+
+#[test]
+fn foo_config_variants() {
+    suite::config_variants(&FOO);
+}
+
+#[test]
+fn foo_propagation_vectors() {
+    suite::propagation_vectors(&FOO);
+}
+
+#[test]
+fn foo_http_vectors() {
+    suite::http_vectors(&FOO);
+}
