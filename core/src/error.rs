@@ -1,9 +1,9 @@
 //! Errors and panics recorded on the request span.
 
-use opentelemetry::Context;
+use opentelemetry::trace::{Status, TraceContextExt};
+use opentelemetry::{Context, KeyValue};
 use std::any::Any;
 use std::borrow::Cow;
-use std::sync::{Arc, Mutex};
 
 /// An error to put on the request span as `error.type` and `error.message`.
 ///
@@ -63,31 +63,25 @@ impl ErrorInfo {
     }
 }
 
-/// Where a handler's error reaches the request span through the context it runs in.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct ErrorSlot(Arc<Mutex<Option<ErrorInfo>>>);
-
-impl ErrorSlot {
-    pub(crate) fn take(&self) -> Option<ErrorInfo> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
-    }
-
-    fn set(&self, info: ErrorInfo) {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_or_insert(info);
-    }
+/// The span attributes the Datadog pipeline maps to `error.type` / `error.message`.
+pub(crate) fn error_attributes(info: ErrorInfo) -> [KeyValue; 3] {
+    [
+        KeyValue::new("datadog.error", 1_i64),
+        KeyValue::new("datadog.error.type", info.error_type),
+        KeyValue::new("datadog.error.msg", info.message),
+    ]
 }
 
-/// Records `error` on the server span of the request being handled, from anywhere inside its
-/// handler (including an `IntoResponse` impl). Returns false outside a traced request.
+/// Records `error` on the span of the request being handled, from anywhere inside its handler
+/// (including an `IntoResponse` or `Responder` impl). Returns false outside a traced span.
 ///
-/// The first error recorded for a request is kept as `error.type` and `error.message` on the
-/// server span. Whether the span counts as an error then follows the response status, as in
-/// Datadog's tracers: the Datadog pipeline marks a server span as an error exactly when its
-/// status is in `DD_TRACE_HTTP_SERVER_ERROR_STATUSES` (default `500-599`) and drops the error
-/// tags otherwise, so an error answered with a 404 is not an error. A panic always is.
+/// It goes on the current span: the request span, or a child span the handler made current
+/// with the OpenTelemetry API (then the error is where it happened). `error.type` and
+/// `error.message` are set; whether the request span counts as an error then follows the
+/// response status, as in Datadog's tracers: the Datadog pipeline marks a server span as an
+/// error exactly when its status is in `DD_TRACE_HTTP_SERVER_ERROR_STATUSES` (default
+/// `500-599`) and drops the error tags otherwise, so an error answered with a 404 is not an
+/// error. A panic always is.
 ///
 /// ```
 /// // Outside a traced request there is nothing to record on.
@@ -99,11 +93,14 @@ pub fn record_error<E: std::error::Error + ?Sized>(error: &E) -> bool {
 
 /// Like [`record_error`], with an explicit [`ErrorInfo`].
 pub fn record_error_info(info: ErrorInfo) -> bool {
-    Context::map_current(|cx| match cx.get::<ErrorSlot>() {
-        Some(slot) => {
-            slot.set(info);
-            true
+    Context::map_current(|cx| {
+        let span = cx.span();
+        if !span.span_context().is_valid() {
+            return false;
         }
-        None => false,
+        let description = info.message.clone();
+        span.set_attributes(error_attributes(info));
+        span.set_status(Status::error(description));
+        true
     })
 }

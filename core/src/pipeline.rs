@@ -13,6 +13,11 @@ static TRACER: RwLock<Option<SdkTracer>> = RwLock::new(None);
 /// The instrumentation scope of request spans.
 const SCOPE: &str = "ddtrace-rs";
 
+/// True once [`init`] installed the Datadog pipeline (and so its propagator).
+pub(crate) fn is_installed() -> bool {
+    TRACER.read().map(|t| t.is_some()).unwrap_or(false)
+}
+
 pub(crate) fn start_span(
     name: &'static str,
     kind: SpanKind,

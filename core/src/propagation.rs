@@ -87,6 +87,18 @@ impl<'a, H: HeaderSource + ?Sized> HeaderExtractor<'a, H> {
     }
 }
 
+fn has_propagation_header<H: HeaderSource + ?Sized>(headers: &H) -> bool {
+    headers.names().any(|name| {
+        // Cheap first-byte filter before the full comparison.
+        matches!(
+            name.as_bytes().first(),
+            Some(b't' | b'x' | b'b' | b'T' | b'X' | b'B')
+        ) && PROPAGATION_HEADERS
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(name))
+    })
+}
+
 /// W3C `tracestate` allows optional whitespace around list members and empty members (which
 /// repeated fields produce once combined); the pipeline's parser does not, so they are removed
 /// here. Returns `None` when the value is already in canonical form.
@@ -225,6 +237,11 @@ impl Injector for HeaderInjector<'_> {
 /// assert_eq!(cx.span().span_context().span_id(), opentelemetry::SpanId::from(456u64));
 /// ```
 pub fn extract<H: HeaderSource + ?Sized>(headers: &H) -> Context {
+    // With the Datadog pipeline's propagator installed, a request without any of the headers
+    // it reads has nothing to extract: skip it (most requests at an edge service).
+    if crate::pipeline::is_installed() && !has_propagation_header(headers) {
+        return Context::new();
+    }
     let extractor = HeaderExtractor::new(headers);
     opentelemetry::global::get_text_map_propagator(|p| {
         p.extract_with_context(&Context::new(), &extractor)

@@ -2,12 +2,12 @@
 
 use crate::client_ip::resolve_client_ip;
 use crate::config::Config;
-use crate::error::{ErrorInfo, ErrorSlot};
+use crate::error::{error_attributes, ErrorInfo};
 use crate::header_tags::{truncate, MAX_HEADER_VALUE_LEN};
 use crate::pipeline;
 use crate::HeaderSource;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::{Context, Key, KeyValue, StringValue};
 use std::any::Any;
 use std::borrow::Cow;
 use std::future::Future;
@@ -169,11 +169,17 @@ impl RequestTracer {
             KeyValue::new("component", integration.component),
             KeyValue::new("_dd.measured", 1_i64),
         ];
+        // Shared strings: cloning them into each span's attributes is a reference count, not
+        // an allocation.
+        let shared = |s: &str| StringValue::from(Arc::<str>::from(s));
         if let Some(service) = &config.service {
-            static_attrs.push(KeyValue::new("datadog.service", service.clone()));
+            static_attrs.push(KeyValue::new("datadog.service", shared(service)));
         }
         for (k, v) in &config.tags {
-            static_attrs.push(KeyValue::new(k.clone(), v.clone()));
+            static_attrs.push(KeyValue::new(
+                Key::from(Arc::<str>::from(k.as_str())),
+                shared(v),
+            ));
         }
         RequestTracer {
             shared: Arc::new(Shared {
@@ -207,7 +213,8 @@ impl RequestTracer {
             Context::new()
         };
 
-        let mut attrs = Vec::with_capacity(shared.static_attrs.len() + 8);
+        // Room for what start and end add, so the span's attribute list never grows.
+        let mut attrs = Vec::with_capacity(shared.static_attrs.len() + 16);
         attrs.extend_from_slice(&shared.static_attrs);
         let method = method_str(req.method);
         attrs.push(KeyValue::new("http.method", method.clone()));
@@ -236,22 +243,23 @@ impl RequestTracer {
             let sc = parent_span.span_context();
             !sc.is_valid() || sc.is_remote()
         };
-        let slot = ErrorSlot::default();
         let cx = pipeline::start_span(
             shared.integration.operation_name,
             SpanKind::Server,
             attrs,
             &parent,
-        )
-        .with_value(slot.clone());
+        );
 
         if local_root {
             // The pipeline exports v0.4 payloads, whose `trace_id` holds only the low 64 bits:
             // Datadog's tracers carry the high bits as `_dd.p.tid` on the chunk root.
-            let high = cx.span().span_context().trace_id().to_bytes();
-            if high[..8] != [0; 8] {
+            let id = cx.span().span_context().trace_id().to_bytes();
+            let mut high = [0u8; 8];
+            high.copy_from_slice(&id[..8]);
+            let high = u64::from_be_bytes(high);
+            if high != 0 {
                 cx.span()
-                    .set_attribute(KeyValue::new("_dd.p.tid", hex16(&high[..8])));
+                    .set_attribute(KeyValue::new("_dd.p.tid", tid_tag(high)));
             }
         }
         RequestSpan {
@@ -261,7 +269,6 @@ impl RequestTracer {
             route: None,
             status: None,
             error: None,
-            slot,
             finished: false,
         }
     }
@@ -279,7 +286,6 @@ pub struct RequestSpan {
     route: Option<Cow<'static, str>>,
     status: Option<u16>,
     error: Option<ErrorInfo>,
-    slot: ErrorSlot,
     finished: bool,
 }
 
@@ -328,9 +334,6 @@ impl RequestSpan {
         if std::mem::replace(&mut self.finished, true) {
             return;
         }
-        if let Some(from_handler) = self.slot.take() {
-            self.error.get_or_insert(from_handler);
-        }
         let span = self.cx.span();
         let method = &self.method;
         let resource: String = match (&self.route, self.status) {
@@ -341,27 +344,20 @@ impl RequestSpan {
             (None, Some(status)) => format!("{method} {status}"),
             (None, None) => method.to_string(),
         };
-        let mut attrs = Vec::with_capacity(5);
-        attrs.push(KeyValue::new("datadog.resource", resource));
+        span.set_attribute(KeyValue::new("datadog.resource", resource));
         let mut is_error = false;
         if let Some(status) = self.status {
-            attrs.push(KeyValue::new("datadog.http_status_code", i64::from(status)));
+            span.set_attribute(KeyValue::new("datadog.http_status_code", i64::from(status)));
             is_error = self.shared.config.server_error_statuses.contains(status);
         }
-        let description = match self.error.take() {
-            Some(err) => {
-                is_error = true;
-                attrs.push(KeyValue::new("datadog.error.type", err.error_type));
-                attrs.push(KeyValue::new("datadog.error.msg", err.message.clone()));
-                err.message
-            }
-            None => String::new(),
-        };
-        if is_error {
-            attrs.push(KeyValue::new("datadog.error", 1_i64));
+        if let Some(err) = self.error.take() {
+            let description = err.message.clone();
+            span.set_attributes(error_attributes(err));
             span.set_status(Status::error(description));
+        } else if is_error {
+            span.set_attribute(KeyValue::new("datadog.error", 1_i64));
+            span.set_status(Status::error(""));
         }
-        span.set_attributes(attrs);
         span.end();
     }
 }
@@ -372,14 +368,23 @@ impl Drop for RequestSpan {
     }
 }
 
-fn hex16(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(16);
-    for b in bytes {
-        out.push(HEX[usize::from(b >> 4)] as char);
-        out.push(HEX[usize::from(b & 0xf)] as char);
+/// `_dd.p.tid` as 16 lower-hex digits. Generated ids carry the second they were made in their
+/// high bits, so one formatted value serves every trace started in the same second.
+fn tid_tag(high: u64) -> StringValue {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(u64, StringValue)>> = const { std::cell::RefCell::new(None) };
     }
-    out
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match last.as_ref() {
+            Some((h, v)) if *h == high => v.clone(),
+            _ => {
+                let v = StringValue::from(Arc::<str>::from(format!("{high:016x}")));
+                *last = Some((high, v.clone()));
+                v
+            }
+        }
+    })
 }
 
 fn method_str(method: &str) -> Cow<'static, str> {

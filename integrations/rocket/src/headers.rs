@@ -11,10 +11,11 @@ impl HeaderSource for RocketHeaders<'_, '_> {
         values.into_iter()
     }
 
-    /// rocket builds each `Header` on the fly, so names cannot be lent for the map's lifetime.
-    /// Only `Extractor::keys` reads them, which neither the Datadog nor the W3C propagators
-    /// call; every lookup the core makes is by name.
     fn names(&self) -> impl Iterator<Item = &str> {
-        std::iter::empty()
+        // rocket's `Header`s borrow their names from the map.
+        self.0.iter().filter_map(|h| match h.name.into_cow() {
+            std::borrow::Cow::Borrowed(name) => Some(name),
+            std::borrow::Cow::Owned(_) => None,
+        })
     }
 }

@@ -1,0 +1,170 @@
+//! What this project's own code adds per request, separated from the Datadog pipeline: the
+//! same request span through the same pipeline, once as the minimal hand-written OpenTelemetry
+//! span a user could write (the pipeline's floor: span creation, sampling, export), once
+//! through `RequestTracer` (everything the integrations do). The difference is ours.
+//!
+//! A counting global allocator reports allocations per request for each.
+//!
+//! `cargo bench -p ddtrace-core --bench request_span`
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use ddtrace_core::{Config, Integration, RequestInfo, RequestTracer};
+use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer, TracerProvider};
+use opentelemetry::{Context, KeyValue};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+struct Counting;
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn headers(with_trace_headers: bool) -> http::HeaderMap {
+    let mut h = http::HeaderMap::new();
+    h.insert("host", "localhost".parse().unwrap());
+    h.insert("user-agent", "bench/1.0".parse().unwrap());
+    if with_trace_headers {
+        for (k, v) in [
+            ("x-datadog-trace-id", "1234567890123456789"),
+            ("x-datadog-parent-id", "987654321"),
+            ("x-datadog-sampling-priority", "1"),
+            ("x-datadog-tags", "_dd.p.dm=-0"),
+            (
+                "traceparent",
+                "00-0000000000000000112210f47de98115-000000003ade68b1-01",
+            ),
+            ("tracestate", "dd=s:1;t.dm:-0,congo=t61rcWkgMzE"),
+        ] {
+            h.insert(k, v.parse().unwrap());
+        }
+    }
+    h
+}
+
+/// The floor: what any instrumentation on this pipeline pays for one server span.
+fn minimal(tracer: &opentelemetry_sdk::trace::SdkTracer, headers: &http::HeaderMap, extract: bool) {
+    let parent = if extract {
+        ddtrace_core::propagation::extract(headers)
+    } else {
+        Context::new()
+    };
+    let span = tracer.build_with_context(
+        SpanBuilder::from_name("axum.request")
+            .with_kind(SpanKind::Server)
+            .with_attributes([KeyValue::new("http.method", "GET")]),
+        &parent,
+    );
+    let cx = parent.with_span(span);
+    cx.span().end();
+}
+
+/// The floor with the same attributes the request span carries, built by hand: what the
+/// pipeline charges for the data itself, whoever computes it.
+fn floor_same_attributes(tracer: &opentelemetry_sdk::trace::SdkTracer, headers: &http::HeaderMap) {
+    let parent = ddtrace_core::propagation::extract(headers);
+    let span = tracer.build_with_context(
+        SpanBuilder::from_name("axum.request")
+            .with_kind(SpanKind::Server)
+            .with_attributes([
+                KeyValue::new("datadog.name", "axum.request"),
+                KeyValue::new("datadog.type", "web"),
+                KeyValue::new("component", "axum"),
+                KeyValue::new("_dd.measured", 1_i64),
+                KeyValue::new("http.method", "GET"),
+                KeyValue::new("http.url", "http://localhost/users/42"),
+                KeyValue::new("http.useragent", "bench/1.0"),
+            ]),
+        &parent,
+    );
+    let cx = parent.with_span(span);
+    cx.span().set_attribute(KeyValue::new("http.route", "/users/{id}"));
+    cx.span().set_attribute(KeyValue::new("datadog.resource", "GET /users/{id}"));
+    cx.span().set_attribute(KeyValue::new("datadog.http_status_code", 200_i64));
+    cx.span().end();
+}
+
+/// Everything an integration does for the same request.
+fn ours(tracer: &RequestTracer, headers: &http::HeaderMap) {
+    let mut span = tracer.start(RequestInfo::new("GET", "/users/42", None, headers));
+    span.set_route("/users/{id}");
+    span.record_status(200, &http::HeaderMap::new());
+    span.finish();
+}
+
+fn allocations(f: impl Fn()) -> f64 {
+    const N: usize = 2000;
+    for _ in 0..200 {
+        f();
+    }
+    let before = ALLOCS.load(Ordering::Relaxed);
+    for _ in 0..N {
+        f();
+    }
+    (ALLOCS.load(Ordering::Relaxed) - before) as f64 / N as f64
+}
+
+fn bench(c: &mut Criterion) {
+    let port = ddtrace_conformance::sink::start_discarding_agent();
+    let mut config = ddtrace_core::datadog_opentelemetry::configuration::Config::builder();
+    config
+        .set_service("bench".to_string())
+        .set_trace_agent_url(format!("http://127.0.0.1:{port}"))
+        .set_telemetry_enabled(false);
+    let guard = ddtrace_core::init_with(config.build());
+    let provider = guard.provider().expect("installed").clone();
+    let tracer = provider.tracer("bench");
+    let request_tracer =
+        RequestTracer::new(Integration::new("axum", "axum.request"), Config::default());
+
+    for with_headers in [false, true] {
+        let h = headers(with_headers);
+        let label = if with_headers {
+            "with Datadog/W3C headers"
+        } else {
+            "no trace headers"
+        };
+        // Any instrumentation extracts the incoming context; the floor does too.
+        let floor = allocations(|| minimal(&tracer, &h, true));
+        let total = allocations(|| ours(&request_tracer, &h));
+        let same = allocations(|| floor_same_attributes(&tracer, &h));
+        println!(
+            "allocations per request ({label}): floor with the same attributes {same:.1}"
+        );
+        println!(
+            "allocations per request ({label}): pipeline floor {floor:.1}, RequestTracer {total:.1}, ours {:.1}",
+            total - floor
+        );
+        let mut group = c.benchmark_group(format!("request span, {label}"));
+        group.measurement_time(Duration::from_secs(4));
+        group.bench_function("pipeline floor (minimal OTel server span)", |b| {
+            b.iter(|| minimal(&tracer, black_box(&h), true))
+        });
+        group.bench_function("pipeline floor with the same attributes", |b| {
+            b.iter(|| floor_same_attributes(&tracer, black_box(&h)))
+        });
+        group.bench_function("RequestTracer (this project)", |b| {
+            b.iter(|| ours(&request_tracer, black_box(&h)))
+        });
+        group.finish();
+    }
+    guard.shutdown();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
