@@ -93,9 +93,12 @@ fn floor_same_attributes(tracer: &opentelemetry_sdk::trace::SdkTracer, headers: 
         &parent,
     );
     let cx = parent.with_span(span);
-    cx.span().set_attribute(KeyValue::new("http.route", "/users/{id}"));
-    cx.span().set_attribute(KeyValue::new("datadog.resource", "GET /users/{id}"));
-    cx.span().set_attribute(KeyValue::new("datadog.http_status_code", 200_i64));
+    cx.span()
+        .set_attribute(KeyValue::new("http.route", "/users/{id}"));
+    cx.span()
+        .set_attribute(KeyValue::new("datadog.resource", "GET /users/{id}"));
+    cx.span()
+        .set_attribute(KeyValue::new("datadog.http_status_code", 200_i64));
     cx.span().end();
 }
 
@@ -143,9 +146,7 @@ fn bench(c: &mut Criterion) {
         let floor = allocations(|| minimal(&tracer, &h, true));
         let total = allocations(|| ours(&request_tracer, &h));
         let same = allocations(|| floor_same_attributes(&tracer, &h));
-        println!(
-            "allocations per request ({label}): floor with the same attributes {same:.1}"
-        );
+        println!("allocations per request ({label}): floor with the same attributes {same:.1}");
         println!(
             "allocations per request ({label}): pipeline floor {floor:.1}, RequestTracer {total:.1}, ours {:.1}",
             total - floor
