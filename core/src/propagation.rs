@@ -23,7 +23,9 @@ use opentelemetry::Context;
 /// ```
 pub struct HeaderExtractor<'a, H: ?Sized> {
     headers: &'a H,
-    folded: Vec<(String, String)>,
+    /// Repeated fields, combined; `None` when one of them is not visible ASCII (then the header
+    /// is unusable, as a single such field is).
+    folded: Vec<(String, Option<String>)>,
     tracestate: Option<String>,
 }
 
@@ -56,10 +58,17 @@ impl<'a, H: HeaderSource + ?Sized> HeaderExtractor<'a, H> {
                 let (Some(first), Some(second)) = (values.next(), values.next()) else {
                     continue;
                 };
-                let mut joined = String::from_utf8_lossy(first).into_owned();
-                for v in std::iter::once(second).chain(values) {
-                    joined.push(',');
-                    joined.push_str(&String::from_utf8_lossy(v));
+                let mut joined = Some(String::new());
+                for (i, v) in [first, second].into_iter().chain(values).enumerate() {
+                    match (joined.as_mut(), std::str::from_utf8(v)) {
+                        (Some(j), Ok(text)) if is_visible_ascii(text) => {
+                            if i > 0 {
+                                j.push(',');
+                            }
+                            j.push_str(text);
+                        }
+                        _ => joined = None,
+                    }
                 }
                 folded.push((name.to_string(), joined));
             }
@@ -81,8 +90,8 @@ impl<'a, H: HeaderSource + ?Sized> HeaderExtractor<'a, H> {
             key.into()
         };
         match self.folded.iter().find(|(k, _)| *k == key) {
-            Some((_, v)) => Some(v.as_str()),
-            None => self.headers.first_str(&key),
+            Some((_, v)) => v.as_deref(),
+            None => self.headers.first_str(&key).filter(|v| is_visible_ascii(v)),
         }
     }
 }
@@ -97,6 +106,12 @@ fn has_propagation_header<H: HeaderSource + ?Sized>(headers: &H) -> bool {
             .iter()
             .any(|p| p.eq_ignore_ascii_case(name))
     })
+}
+
+/// What `http::HeaderValue::to_str` accepts: visible ASCII, space and tab.
+fn is_visible_ascii(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
 }
 
 /// W3C `tracestate` allows optional whitespace around list members and empty members (which
