@@ -109,7 +109,7 @@ proptest! {
         custom in prop::option::of(header_name()),
     ) {
         let map = header_map(&entries);
-        let peer = peer.map(|o| std::net::IpAddr::from(o));
+        let peer = peer.map(std::net::IpAddr::from);
         let _ = resolve_client_ip(&map, peer, custom.as_deref());
     }
 }
