@@ -11,6 +11,7 @@ pub mod agent;
 pub mod app;
 pub mod assertions;
 pub mod capture;
+pub mod fault;
 pub mod http1;
 pub mod sink;
 pub mod spans;

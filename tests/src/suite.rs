@@ -1308,3 +1308,43 @@ pub fn http_vectors(spec: &AppSpec) {
         spec.framework
     ));
 }
+
+/// The agent fails in every way it can: the app's responses are unchanged, and a shutdown
+/// still exits (with every span it could flush) within the 5 s the conformance contract allows.
+pub fn agent_failures(spec: &AppSpec) {
+    use crate::fault::{self, Fault};
+    let mut report = Report::default();
+    let binary = app::build(spec);
+    for mode in [Fault::Down, Fault::Hangs, Fault::Answers500, Fault::Garbage] {
+        let url = fault::start(mode);
+        let service = unique_service(spec, "faults");
+        let mut app = App::start(&binary, &url, &service, &[]);
+        for i in 0..40 {
+            let target = format!("/users/{i}");
+            let res = get(&app, &target, &format!("f{i}"), &[]);
+            report.check(
+                res.as_ref()
+                    .is_ok_and(|r| r.status == 200 && r.text() == format!("user {i}")),
+                || format!("agent {mode:?}: GET {target} answered {res:?}"),
+            );
+        }
+        let streamed = get(&app, "/stream", "fstream", &[]);
+        report.check(
+            streamed
+                .as_ref()
+                .is_ok_and(|r| r.text().ends_with("chunk 4\n")),
+            || format!("agent {mode:?}: /stream answered {streamed:?}"),
+        );
+        let stopped = app.stop(Duration::from_secs(8));
+        report.check(
+            stopped.status.is_some_and(|s| s.success()) && stopped.elapsed < Duration::from_secs(5),
+            || {
+                format!(
+                    "agent {mode:?}: SIGTERM must exit 0 within 5 s, got {stopped:?}; see {}",
+                    app.log().display()
+                )
+            },
+        );
+    }
+    report.finish(&format!("{} agent failures", spec.framework));
+}

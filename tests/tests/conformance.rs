@@ -143,3 +143,23 @@ fn rocket_propagation_vectors() {
 fn rocket_http_vectors() {
     suite::http_vectors(&ROCKET);
 }
+
+#[test]
+fn axum_agent_failures() {
+    suite::agent_failures(&AXUM);
+}
+
+#[test]
+fn actix_web_agent_failures() {
+    suite::agent_failures(&ACTIX_WEB);
+}
+
+#[test]
+fn poem_agent_failures() {
+    suite::agent_failures(&POEM);
+}
+
+#[test]
+fn rocket_agent_failures() {
+    suite::agent_failures(&ROCKET);
+}

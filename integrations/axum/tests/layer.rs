@@ -404,3 +404,112 @@ async fn a_failing_body_passes_through_and_is_recorded() {
     assert_eq!(spans.len(), 1);
     assert!(attr(&spans[0], "datadog.error.msg").is_some_and(|m| m.contains("upstream reset")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_keep_their_own_context() {
+    exporter();
+    async fn work(Path(i): Path<u64>) -> String {
+        // Yield in the middle so thousands of requests interleave on the worker threads.
+        tokio::task::yield_now().await;
+        let child = global::tracer("handler").start(format!("concurrency.child.{i}"));
+        let cx = Context::current().with_span(child);
+        tokio::task::yield_now().await;
+        cx.span().end();
+        format!("done {i}")
+    }
+    let app = Router::new()
+        .route("/concurrency/{i}", get(work))
+        .layer(DatadogLayer::with_config(ddtrace_core::Config::default()));
+
+    const N: u64 = 2000;
+    let trace_id = |i: u64| format!("{:016x}{:016x}", 0xc0c0_0000_0000_0000u64 | i, i + 1);
+    let parent_id = |i: u64| format!("{:016x}", 0xaaaa_0000_0000_0000u64 | i);
+    let mut tasks = Vec::new();
+    for i in 0..N {
+        let app = app.clone();
+        let mut req = request(&format!("/concurrency/{i}"));
+        req.headers_mut().insert(
+            "traceparent",
+            HeaderValue::from_str(&format!("00-{}-{}-01", trace_id(i), parent_id(i))).unwrap(),
+        );
+        tasks.push(tokio::spawn(async move { call(app, req).await }));
+    }
+    for (i, task) in tasks.into_iter().enumerate() {
+        let (status, _, body) = task.await.unwrap();
+        assert_eq!(
+            (status, &body[..]),
+            (StatusCode::OK, format!("done {i}").as_bytes())
+        );
+    }
+
+    let spans = exporter().get_finished_spans().unwrap();
+    for i in 0..N {
+        let server = spans
+            .iter()
+            .find(|s| {
+                s.span_kind == SpanKind::Server
+                    && attr(s, "http.url")
+                        .is_some_and(|u| u.ends_with(&format!("/concurrency/{i}")))
+            })
+            .unwrap_or_else(|| panic!("no server span for request {i}"));
+        assert_eq!(
+            server.span_context.trace_id().to_string(),
+            trace_id(i),
+            "request {i}"
+        );
+        assert_eq!(
+            server.parent_span_id.to_string(),
+            parent_id(i),
+            "request {i}"
+        );
+        let child = spans
+            .iter()
+            .find(|s| s.name == format!("concurrency.child.{i}"))
+            .unwrap_or_else(|| panic!("no child span for request {i}"));
+        assert_eq!(
+            child.span_context.trace_id(),
+            server.span_context.trace_id(),
+            "request {i}"
+        );
+        assert_eq!(
+            child.parent_span_id,
+            server.span_context.span_id(),
+            "request {i}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn ten_thousand_mid_stream_disconnects_end_each_span_once() {
+    exporter();
+    let app = Router::new()
+        .route(
+            "/disconnect/{i}",
+            get(|| async {
+                let chunks = futures_util::stream::iter(
+                    (0..5).map(|i| Ok::<_, std::io::Error>(Bytes::from(format!("chunk {i}")))),
+                );
+                Body::from_stream(chunks)
+            }),
+        )
+        .layer(DatadogLayer::with_config(ddtrace_core::Config::default()));
+    const N: usize = 10_000;
+    for i in 0..N {
+        let res = app
+            .clone()
+            .oneshot(request(&format!("/disconnect/{i}")))
+            .await
+            .unwrap();
+        let mut body = res.into_body();
+        // Read one chunk, then the client goes away.
+        let _ = http_body_util::BodyExt::frame(&mut body).await;
+        drop(body);
+    }
+    let ended = exporter()
+        .get_finished_spans()
+        .unwrap()
+        .into_iter()
+        .filter(|s| attr(s, "http.url").is_some_and(|u| u.contains("/disconnect/")))
+        .count();
+    assert_eq!(ended, N, "each span ends exactly once");
+}

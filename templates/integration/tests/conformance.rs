@@ -38,3 +38,8 @@ fn foo_propagation_vectors() {
 fn foo_http_vectors() {
     suite::http_vectors(&FOO);
 }
+
+#[test]
+fn foo_agent_failures() {
+    suite::agent_failures(&FOO);
+}
