@@ -503,3 +503,44 @@ pub fn observe_body_poll_with<T, E>(
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::HeaderTags;
+
+    #[test]
+    fn credentials_never_reach_http_url() {
+        let headers = http::HeaderMap::new();
+        let info = RequestInfo::new("GET", "/p", Some("token=abc&q=1"), &headers)
+            .authority(Some("user:secret@example.com:8080"));
+        let url = http_url(&info, &Config::default());
+        assert_eq!(url, "http://example.com:8080/p?<redacted>&q=1");
+    }
+
+    #[test]
+    fn sensitive_headers_are_tagged_only_when_asked_for() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("authorization", "Bearer xyz".parse().unwrap());
+        headers.insert("cookie", "session=abc".parse().unwrap());
+        let config = Config::default();
+        let mut attrs = Vec::new();
+        config.header_tags.push_request(&headers, &mut attrs);
+        assert!(attrs.is_empty(), "nothing is tagged by default");
+
+        let (asked, _) = HeaderTags::parse_lenient("authorization");
+        let tagged: Vec<(&str, String)> = asked.request_tags(&headers).collect();
+        assert_eq!(
+            tagged,
+            [(
+                "http.request.headers.authorization",
+                "Bearer xyz".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn client_ip_is_off_by_default() {
+        assert!(!Config::default().client_ip_enabled());
+    }
+}
