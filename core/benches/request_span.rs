@@ -40,17 +40,7 @@ fn headers(with_trace_headers: bool) -> http::HeaderMap {
     h.insert("host", "localhost".parse().unwrap());
     h.insert("user-agent", "bench/1.0".parse().unwrap());
     if with_trace_headers {
-        for (k, v) in [
-            ("x-datadog-trace-id", "1234567890123456789"),
-            ("x-datadog-parent-id", "987654321"),
-            ("x-datadog-sampling-priority", "1"),
-            ("x-datadog-tags", "_dd.p.dm=-0"),
-            (
-                "traceparent",
-                "00-0000000000000000112210f47de98115-000000003ade68b1-01",
-            ),
-            ("tracestate", "dd=s:1;t.dm:-0,congo=t61rcWkgMzE"),
-        ] {
+        for (k, v) in ddtrace_conformance::inproc::TRACE_HEADERS {
             h.insert(k, v.parse().unwrap());
         }
     }
@@ -123,13 +113,7 @@ fn allocations(f: impl Fn()) -> f64 {
 }
 
 fn bench(c: &mut Criterion) {
-    let port = ddtrace_conformance::sink::start_discarding_agent();
-    let mut config = ddtrace_core::datadog_opentelemetry::configuration::Config::builder();
-    config
-        .set_service("bench".to_string())
-        .set_trace_agent_url(format!("http://127.0.0.1:{port}"))
-        .set_telemetry_enabled(false);
-    let guard = ddtrace_core::init_with(config.build());
+    let guard = ddtrace_conformance::inproc::pipeline_to_sink();
     let provider = guard.provider().expect("installed").clone();
     let tracer = provider.tracer("bench");
     let request_tracer =

@@ -1,6 +1,6 @@
 //! Agents that fail: the app must not notice, whatever the agent does.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 
 /// How a fake agent misbehaves.
@@ -46,26 +46,7 @@ pub fn start(fault: Fault) -> String {
 fn answer(stream: TcpStream, fault: Fault) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut stream = stream;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        let mut length = 0usize;
-        loop {
-            line.clear();
-            if reader.read_line(&mut line)? == 0 {
-                return Ok(());
-            }
-            let l = line.trim_end().to_ascii_lowercase();
-            if l.is_empty() {
-                break;
-            }
-            if let Some(v) = l.strip_prefix("content-length:") {
-                length = v.trim().parse().unwrap_or(0);
-            }
-        }
-        std::io::copy(&mut (&mut reader).take(length as u64), &mut std::io::sink())?;
+    while crate::sink::skip_request(&mut reader)? {
         match fault {
             Fault::Garbage => {
                 stream.write_all(b"\x00\xffnot http at all\r\n\r\n{{{{")?;
@@ -76,4 +57,5 @@ fn answer(stream: TcpStream, fault: Fault) -> std::io::Result<()> {
             )?,
         }
     }
+    Ok(())
 }

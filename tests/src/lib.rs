@@ -13,6 +13,7 @@ pub mod assertions;
 pub mod capture;
 pub mod fault;
 pub mod http1;
+pub mod inproc;
 pub mod sink;
 pub mod spans;
 pub mod suite;

@@ -19,29 +19,35 @@ pub fn start_discarding_agent() -> u16 {
     port
 }
 
+/// Reads one HTTP/1.1 request (head and `content-length` body) and discards it; `false` when
+/// the peer closed the connection.
+pub(crate) fn skip_request<R: BufRead>(reader: &mut R) -> std::io::Result<bool> {
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Ok(false);
+    }
+    let mut length = 0usize;
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(false);
+        }
+        let l = line.trim_end().to_ascii_lowercase();
+        if l.is_empty() {
+            break;
+        }
+        if let Some(v) = l.strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    std::io::copy(&mut reader.take(length as u64), &mut std::io::sink())?;
+    Ok(true)
+}
+
 fn serve(stream: std::net::TcpStream) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut stream = stream;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        let mut length = 0usize;
-        loop {
-            line.clear();
-            if reader.read_line(&mut line)? == 0 {
-                return Ok(());
-            }
-            let l = line.trim_end().to_ascii_lowercase();
-            if l.is_empty() {
-                break;
-            }
-            if let Some(v) = l.strip_prefix("content-length:") {
-                length = v.trim().parse().unwrap_or(0);
-            }
-        }
-        std::io::copy(&mut (&mut reader).take(length as u64), &mut std::io::sink())?;
+    while skip_request(&mut reader)? {
         let reply = b"{\"rate_by_service\":{}}";
         let head = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
@@ -50,4 +56,5 @@ fn serve(stream: std::net::TcpStream) -> std::io::Result<()> {
         stream.write_all(head.as_bytes())?;
         stream.write_all(reply)?;
     }
+    Ok(())
 }

@@ -25,16 +25,9 @@ fn request(with_trace_headers: bool) -> actix_http::Request {
         .insert_header(("host", "localhost"))
         .insert_header(("user-agent", "bench/1.0"));
     if with_trace_headers {
-        req = req
-            .insert_header(("x-datadog-trace-id", "1234567890123456789"))
-            .insert_header(("x-datadog-parent-id", "987654321"))
-            .insert_header(("x-datadog-sampling-priority", "1"))
-            .insert_header(("x-datadog-tags", "_dd.p.dm=-0"))
-            .insert_header((
-                "traceparent",
-                "00-0000000000000000112210f47de98115-000000003ade68b1-01",
-            ))
-            .insert_header(("tracestate", "dd=s:1;t.dm:-0,congo=t61rcWkgMzE"));
+        for header in ddtrace_conformance::inproc::TRACE_HEADERS {
+            req = req.insert_header(header);
+        }
     }
     req.to_request()
 }
@@ -49,13 +42,7 @@ where
 }
 
 fn bench(c: &mut Criterion) {
-    let port = ddtrace_conformance::sink::start_discarding_agent();
-    let mut config = ddtrace_core::datadog_opentelemetry::configuration::Config::builder();
-    config
-        .set_service("bench".to_string())
-        .set_trace_agent_url(format!("http://127.0.0.1:{port}"))
-        .set_telemetry_enabled(false);
-    let guard = ddtrace_core::init_with(config.build());
+    let guard = ddtrace_conformance::inproc::pipeline_to_sink();
 
     let system = actix_web::rt::System::new();
     let bare = system.block_on(test::init_service(App::new().configure(routes)));

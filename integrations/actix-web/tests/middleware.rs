@@ -7,50 +7,11 @@ use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes};
 use actix_web::{test, App, HttpResponse, ResponseError};
 use ddtrace_actix_web::DatadogTracing;
+use ddtrace_conformance::inproc::{attr, exporter, server_spans};
 use futures_util::FutureExt;
-use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
-use opentelemetry::{global, Context, Value};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use opentelemetry::trace::{TraceContextExt, Tracer};
+use opentelemetry::{global, Context};
 use std::panic::AssertUnwindSafe;
-use std::sync::OnceLock;
-
-fn exporter() -> &'static InMemorySpanExporter {
-    static EXPORTER: OnceLock<InMemorySpanExporter> = OnceLock::new();
-    EXPORTER.get_or_init(|| {
-        let exporter = InMemorySpanExporter::default();
-        let provider = SdkTracerProvider::builder()
-            .with_simple_exporter(exporter.clone())
-            .build();
-        global::set_tracer_provider(provider);
-        global::set_text_map_propagator(
-            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
-        );
-        exporter
-    })
-}
-
-fn attr(span: &SpanData, key: &str) -> Option<String> {
-    span.attributes
-        .iter()
-        .find(|kv| kv.key.as_str() == key)
-        .map(|kv| match &kv.value {
-            Value::String(s) => s.to_string(),
-            other => other.to_string(),
-        })
-}
-
-fn server_spans(path: &str) -> Vec<SpanData> {
-    exporter()
-        .get_finished_spans()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|s| s.span_kind == SpanKind::Server)
-        .filter(|s| {
-            attr(s, "http.url")
-                .is_some_and(|u| u.split_once("://").is_some_and(|(_, r)| r.ends_with(path)))
-        })
-        .collect()
-}
 
 #[derive(Debug)]
 struct Unavailable;
@@ -299,31 +260,10 @@ async fn hostile_headers_never_panic_or_change_the_response() {
             .configure(app_routes),
     )
     .await;
-    let huge = "x".repeat(1 << 20);
-    let cases: Vec<Vec<(&str, Vec<u8>)>> = vec![
-        vec![
-            ("traceparent", b"00-zz-zz-zz".to_vec()),
-            ("traceparent", b"dup".to_vec()),
-        ],
-        vec![
-            ("x-datadog-trace-id", b"-1".to_vec()),
-            ("x-datadog-parent-id", b"abc".to_vec()),
-        ],
-        vec![("x-datadog-tags", huge.clone().into_bytes())],
-        vec![
-            ("tracestate", huge.clone().into_bytes()),
-            ("baggage", b"=,=,,;;==".to_vec()),
-        ],
-        vec![
-            ("x-big", huge.clone().into_bytes()),
-            ("x-forwarded-for", huge.clone().into_bytes()),
-        ],
-        vec![
-            ("x-bin", vec![0xff, 0xfe, b'a']),
-            ("user-agent", vec![0xc3, 0x28]),
-        ],
-    ];
-    for (i, headers) in cases.into_iter().enumerate() {
+    for (i, headers) in ddtrace_conformance::inproc::hostile_header_cases()
+        .into_iter()
+        .enumerate()
+    {
         let build = || {
             let mut req = test::TestRequest::get().uri("/users/hostile2");
             for (k, v) in &headers {

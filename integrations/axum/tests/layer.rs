@@ -7,50 +7,12 @@ use axum::http::{HeaderName, HeaderValue, Request, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use ddtrace_axum::DatadogLayer;
+use ddtrace_conformance::inproc::{attr, exporter, server_spans};
 use http_body_util::BodyExt;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
-use opentelemetry::{global, Context, Value};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
-use std::sync::OnceLock;
+use opentelemetry::{global, Context};
 use std::time::Duration;
 use tower::ServiceExt;
-
-fn exporter() -> &'static InMemorySpanExporter {
-    static EXPORTER: OnceLock<InMemorySpanExporter> = OnceLock::new();
-    EXPORTER.get_or_init(|| {
-        let exporter = InMemorySpanExporter::default();
-        let provider = SdkTracerProvider::builder()
-            .with_simple_exporter(exporter.clone())
-            .build();
-        global::set_tracer_provider(provider);
-        global::set_text_map_propagator(
-            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
-        );
-        exporter
-    })
-}
-
-fn attr(span: &SpanData, key: &str) -> Option<String> {
-    span.attributes
-        .iter()
-        .find(|kv| kv.key.as_str() == key)
-        .map(|kv| match &kv.value {
-            Value::String(s) => s.to_string(),
-            other => other.to_string(),
-        })
-}
-
-/// The finished server spans whose `http.url` path is `path` (each test uses its own paths).
-fn server_spans(path: &str) -> Vec<SpanData> {
-    let suffix = format!("localhost{path}");
-    exporter()
-        .get_finished_spans()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|s| s.span_kind == SpanKind::Server)
-        .filter(|s| attr(s, "http.url").is_some_and(|u| u.ends_with(&suffix)))
-        .collect()
-}
 
 fn request(path: &str) -> Request<Body> {
     Request::get(path)
@@ -280,34 +242,10 @@ async fn hostile_headers_never_panic_or_change_the_response() {
             .build()
             .unwrap(),
     );
-    let huge = "x".repeat(1 << 20);
-    let cases: Vec<Vec<(&str, Vec<u8>)>> = vec![
-        vec![("traceparent", b"00-zz-zz-zz".to_vec())],
-        vec![(
-            "traceparent",
-            b"ff-00000000000000000000000000000000-0000000000000000-01".to_vec(),
-        )],
-        vec![
-            ("x-datadog-trace-id", b"-1".to_vec()),
-            ("x-datadog-parent-id", b"abc".to_vec()),
-        ],
-        vec![("x-datadog-tags", huge.clone().into_bytes())],
-        vec![("tracestate", huge.clone().into_bytes())],
-        vec![("baggage", b"=,=,,;;==".to_vec())],
-        vec![
-            ("x-big", huge.clone().into_bytes()),
-            ("x-forwarded-for", huge.clone().into_bytes()),
-        ],
-        vec![
-            ("x-bin", vec![0xff, 0xfe, b'a']),
-            ("user-agent", vec![0xc3, 0x28]),
-        ],
-        vec![
-            ("forwarded", b"for=\"[::1".to_vec()),
-            ("x-real-ip", b"999.1.1.1".to_vec()),
-        ],
-    ];
-    for (i, headers) in cases.into_iter().enumerate() {
+    for (i, headers) in ddtrace_conformance::inproc::hostile_header_cases()
+        .into_iter()
+        .enumerate()
+    {
         let build = || {
             let mut req = request("/users/hostile");
             for (k, v) in &headers {

@@ -24,16 +24,9 @@ fn request(with_trace_headers: bool) -> Request {
         .header("host", "localhost")
         .header("user-agent", "bench/1.0");
     if with_trace_headers {
-        req = req
-            .header("x-datadog-trace-id", "1234567890123456789")
-            .header("x-datadog-parent-id", "987654321")
-            .header("x-datadog-sampling-priority", "1")
-            .header("x-datadog-tags", "_dd.p.dm=-0")
-            .header(
-                "traceparent",
-                "00-0000000000000000112210f47de98115-000000003ade68b1-01",
-            )
-            .header("tracestate", "dd=s:1;t.dm:-0,congo=t61rcWkgMzE");
+        for (k, v) in ddtrace_conformance::inproc::TRACE_HEADERS {
+            req = req.header(k, v);
+        }
     }
     req.finish()
 }
@@ -44,13 +37,7 @@ async fn run(app: &impl Endpoint, headers: bool) {
 }
 
 fn bench(c: &mut Criterion) {
-    let port = ddtrace_conformance::sink::start_discarding_agent();
-    let mut config = ddtrace_core::datadog_opentelemetry::configuration::Config::builder();
-    config
-        .set_service("bench".to_string())
-        .set_trace_agent_url(format!("http://127.0.0.1:{port}"))
-        .set_telemetry_enabled(false);
-    let guard = ddtrace_core::init_with(config.build());
+    let guard = ddtrace_conformance::inproc::pipeline_to_sink();
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -1,51 +1,15 @@
 //! In-process tests of the middleware: spans go to an in-memory exporter installed as the
 //! global OpenTelemetry provider (used when `ddtrace_core::init` was not called).
 
+use ddtrace_conformance::inproc::{attr, exporter, server_spans};
 use ddtrace_poem::DatadogMiddleware;
 use futures_util::FutureExt;
-use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
-use opentelemetry::{global, Context, Value};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use opentelemetry::trace::{TraceContextExt, Tracer};
+use opentelemetry::{global, Context};
 use poem::http::{HeaderValue, StatusCode};
 use poem::web::Path;
 use poem::{get, handler, Body, Endpoint, EndpointExt, Request, Response, Route};
 use std::panic::AssertUnwindSafe;
-use std::sync::OnceLock;
-
-fn exporter() -> &'static InMemorySpanExporter {
-    static EXPORTER: OnceLock<InMemorySpanExporter> = OnceLock::new();
-    EXPORTER.get_or_init(|| {
-        let exporter = InMemorySpanExporter::default();
-        let provider = SdkTracerProvider::builder()
-            .with_simple_exporter(exporter.clone())
-            .build();
-        global::set_tracer_provider(provider);
-        global::set_text_map_propagator(
-            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
-        );
-        exporter
-    })
-}
-
-fn attr(span: &SpanData, key: &str) -> Option<String> {
-    span.attributes
-        .iter()
-        .find(|kv| kv.key.as_str() == key)
-        .map(|kv| match &kv.value {
-            Value::String(s) => s.to_string(),
-            other => other.to_string(),
-        })
-}
-
-fn server_spans(path: &str) -> Vec<SpanData> {
-    exporter()
-        .get_finished_spans()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|s| s.span_kind == SpanKind::Server)
-        .filter(|s| attr(s, "http.url").is_some_and(|u| u.ends_with(&format!("localhost{path}"))))
-        .collect()
-}
 
 #[handler]
 fn user(Path(id): Path<String>) -> String {
@@ -287,31 +251,10 @@ async fn hostile_headers_never_panic_or_change_the_response() {
             .build()
             .unwrap(),
     );
-    let huge = "x".repeat(1 << 20);
-    let cases: Vec<Vec<(&str, Vec<u8>)>> = vec![
-        vec![
-            ("traceparent", b"00-zz-zz-zz".to_vec()),
-            ("traceparent", b"dup".to_vec()),
-        ],
-        vec![
-            ("x-datadog-trace-id", b"-1".to_vec()),
-            ("x-datadog-parent-id", b"abc".to_vec()),
-        ],
-        vec![("x-datadog-tags", huge.clone().into_bytes())],
-        vec![
-            ("tracestate", huge.clone().into_bytes()),
-            ("baggage", b"=,=,,;;==".to_vec()),
-        ],
-        vec![
-            ("x-big", huge.clone().into_bytes()),
-            ("x-forwarded-for", huge.clone().into_bytes()),
-        ],
-        vec![
-            ("x-bin", vec![0xff, 0xfe, b'a']),
-            ("user-agent", vec![0xc3, 0x28]),
-        ],
-    ];
-    for (i, headers) in cases.into_iter().enumerate() {
+    for (i, headers) in ddtrace_conformance::inproc::hostile_header_cases()
+        .into_iter()
+        .enumerate()
+    {
         let build = || {
             let mut req = request("/users/hostile3");
             for (k, v) in &headers {

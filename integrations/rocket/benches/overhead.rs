@@ -16,24 +16,12 @@ fn user(id: &str) -> String {
     format!("user {id}")
 }
 
-const TRACE_HEADERS: [(&str, &str); 6] = [
-    ("x-datadog-trace-id", "1234567890123456789"),
-    ("x-datadog-parent-id", "987654321"),
-    ("x-datadog-sampling-priority", "1"),
-    ("x-datadog-tags", "_dd.p.dm=-0"),
-    (
-        "traceparent",
-        "00-0000000000000000112210f47de98115-000000003ade68b1-01",
-    ),
-    ("tracestate", "dd=s:1;t.dm:-0,congo=t61rcWkgMzE"),
-];
-
 async fn run(client: &Client, headers: bool) {
     let mut req = client
         .get("/users/42")
         .header(Header::new("user-agent", "bench/1.0"));
     if headers {
-        for (k, v) in TRACE_HEADERS {
+        for (k, v) in ddtrace_conformance::inproc::TRACE_HEADERS {
             req = req.header(Header::new(k, v));
         }
     }
@@ -41,13 +29,7 @@ async fn run(client: &Client, headers: bool) {
 }
 
 fn bench(c: &mut Criterion) {
-    let port = ddtrace_conformance::sink::start_discarding_agent();
-    let mut config = ddtrace_core::datadog_opentelemetry::configuration::Config::builder();
-    config
-        .set_service("bench".to_string())
-        .set_trace_agent_url(format!("http://127.0.0.1:{port}"))
-        .set_telemetry_enabled(false);
-    let guard = ddtrace_core::init_with(config.build());
+    let guard = ddtrace_conformance::inproc::pipeline_to_sink();
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
