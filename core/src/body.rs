@@ -60,3 +60,42 @@ where
         self.inner.size_hint()
     }
 }
+
+/// Completes an `http` response for the request span: records its status and response header
+/// tags, and an [`ErrorInfo`](crate::ErrorInfo) the application put in its extensions, then moves
+/// the span into the body, which ends it. An `Err` from the service is recorded and ends the
+/// span at once. What every integration over `http` responses does once its inner future
+/// is ready.
+///
+/// ```
+/// use ddtrace_core::{complete_http_response, Config, Integration, RequestInfo, RequestTracer};
+///
+/// let tracer = RequestTracer::new(Integration::new("foo", "foo.request"), Config::default());
+/// let req = http::Request::get("/").body(()).unwrap();
+/// let span = tracer.start(RequestInfo::from_request(&req));
+/// let result: Result<_, std::io::Error> = Ok(http::Response::new("body"));
+/// let response = complete_http_response(span, result).unwrap();
+/// assert_eq!(response.status(), 200);
+/// ```
+pub fn complete_http_response<B, E: std::fmt::Display>(
+    mut span: RequestSpan,
+    result: Result<http::Response<B>, E>,
+) -> Result<http::Response<TracedBody<B>>, E> {
+    match result {
+        Ok(response) => {
+            span.record_status(response.status().as_u16(), response.headers());
+            if let Some(error) = response.extensions().get::<crate::ErrorInfo>() {
+                span.record_error(error.clone());
+            }
+            Ok(response.map(|body| TracedBody::new(body, span)))
+        }
+        Err(error) => {
+            span.record_error(crate::ErrorInfo::new(
+                std::any::type_name::<E>(),
+                error.to_string(),
+            ));
+            span.finish();
+            Err(error)
+        }
+    }
+}

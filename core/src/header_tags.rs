@@ -3,7 +3,8 @@
 use crate::tags::{normalize_header_tag_name, parse_dd_tags};
 use crate::HeaderSource;
 use http::HeaderName;
-use opentelemetry::KeyValue;
+use opentelemetry::{Key, KeyValue};
+use std::sync::Arc;
 
 /// A precomputed table from header name to the tag names it produces, so the per-request work
 /// is one header lookup per configured entry.
@@ -24,8 +25,9 @@ pub struct HeaderTags {
 struct HeaderTagEntry {
     /// Lower-case, validated as an HTTP header name.
     header: String,
-    request_tag: String,
-    response_tag: String,
+    // Shared keys: putting one on a span is a reference count, not an allocation.
+    request_tag: Key,
+    response_tag: Key,
 }
 
 /// At most this many headers are tagged; a longer configuration is cut with a warning.
@@ -56,10 +58,11 @@ impl HeaderTags {
                 (tag.clone(), tag)
             };
             entries.retain(|e: &HeaderTagEntry| e.header != name);
+            let key = |tag: String| Key::from(Arc::<str>::from(tag));
             entries.push(HeaderTagEntry {
                 header: name,
-                request_tag,
-                response_tag,
+                request_tag: key(request_tag),
+                response_tag: key(response_tag),
             });
         }
         (HeaderTags { entries }, rejected)
@@ -80,7 +83,7 @@ impl HeaderTags {
         &'a self,
         headers: &'a H,
     ) -> impl Iterator<Item = (&'a str, String)> + 'a {
-        self.collect(headers, true)
+        self.collect(headers, true).map(|(k, v)| (k.as_str(), v))
     }
 
     /// The tags for the configured response headers present in `headers`.
@@ -88,14 +91,14 @@ impl HeaderTags {
         &'a self,
         headers: &'a H,
     ) -> impl Iterator<Item = (&'a str, String)> + 'a {
-        self.collect(headers, false)
+        self.collect(headers, false).map(|(k, v)| (k.as_str(), v))
     }
 
     fn collect<'a, H: HeaderSource + ?Sized>(
         &'a self,
         headers: &'a H,
         request: bool,
-    ) -> impl Iterator<Item = (&'a str, String)> + 'a {
+    ) -> impl Iterator<Item = (&'a Key, String)> + 'a {
         self.entries.iter().filter_map(move |e| {
             let mut values = headers.values_of(&e.header);
             let first = values.next()?;
@@ -115,7 +118,7 @@ impl HeaderTags {
             } else {
                 &e.response_tag
             };
-            Some((tag.as_str(), value))
+            Some((tag, value))
         })
     }
 
@@ -124,9 +127,17 @@ impl HeaderTags {
         headers: &H,
         attrs: &mut Vec<KeyValue>,
     ) {
-        for (tag, value) in self.request_tags(headers) {
-            attrs.push(KeyValue::new(tag.to_string(), value));
+        for (tag, value) in self.collect(headers, true) {
+            attrs.push(KeyValue::new(tag.clone(), value));
         }
+    }
+
+    pub(crate) fn response_attributes<'a, H: HeaderSource + ?Sized>(
+        &'a self,
+        headers: &'a H,
+    ) -> impl Iterator<Item = KeyValue> + 'a {
+        self.collect(headers, false)
+            .map(|(tag, value)| KeyValue::new(tag.clone(), value))
     }
 }
 

@@ -38,7 +38,7 @@ mod span;
 mod status;
 pub mod tags;
 
-pub use body::TracedBody;
+pub use body::{complete_http_response, TracedBody};
 pub use config::{Config, ConfigBuilder, ConfigError, Tags};
 pub use error::{record_error, record_error_info, ErrorInfo};
 pub use header_tags::HeaderTags;

@@ -3,6 +3,7 @@
 use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer, TracerProvider as _};
 use opentelemetry::{global, Context, KeyValue};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
 use std::time::Duration;
 
@@ -10,12 +11,16 @@ use std::time::Duration;
 /// provider per request: that would box every span and clone the provider each time.
 static TRACER: RwLock<Option<SdkTracer>> = RwLock::new(None);
 
+/// Whether [`init`] installed the pipeline: read on every request, so an atomic rather than a
+/// second look through the lock.
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
 /// The instrumentation scope of request spans.
 const SCOPE: &str = "ddtrace-rs";
 
 /// True once [`init`] installed the Datadog pipeline (and so its propagator).
 pub(crate) fn is_installed() -> bool {
-    TRACER.read().map(|t| t.is_some()).unwrap_or(false)
+    INSTALLED.load(Ordering::Acquire)
 }
 
 pub(crate) fn start_span(
@@ -66,6 +71,7 @@ impl TracerGuard {
         if let Some(provider) = self.provider.take() {
             let mut slot = TRACER.write().unwrap_or_else(|p| p.into_inner());
             *slot = None;
+            INSTALLED.store(false, Ordering::Release);
             drop(slot);
             if let Err(e) = provider.shutdown_with_timeout(self.timeout) {
                 tracing::warn!(target: "ddtrace", "shutting the Datadog pipeline down: {e}");
@@ -113,6 +119,7 @@ pub fn init_with(config: datadog_opentelemetry::configuration::Config) -> Tracer
     let provider = datadog_opentelemetry::tracing().with_config(config).init();
     let tracer = provider.tracer(SCOPE);
     *TRACER.write().unwrap_or_else(|p| p.into_inner()) = Some(tracer);
+    INSTALLED.store(true, Ordering::Release);
     #[cfg(feature = "tracing-bridge")]
     install_subscriber(&provider);
     TracerGuard {

@@ -283,7 +283,7 @@ pub struct RequestSpan {
     cx: Context,
     shared: Arc<Shared>,
     method: Cow<'static, str>,
-    route: Option<Cow<'static, str>>,
+    route: Option<StringValue>,
     status: Option<u16>,
     error: Option<ErrorInfo>,
     finished: bool,
@@ -296,7 +296,9 @@ impl RequestSpan {
     }
 
     /// The route template that matched (`/users/{id}`), in the framework's own syntax.
-    pub fn set_route(&mut self, route: impl Into<Cow<'static, str>>) {
+    ///
+    /// A `&'static str`, a `String`, or an `Arc<str>` the framework already shares (no copy).
+    pub fn set_route(&mut self, route: impl Into<StringValue>) {
         self.route = Some(route.into());
     }
 
@@ -305,10 +307,9 @@ impl RequestSpan {
         self.status = Some(status);
         let tags = &self.shared.config.header_tags;
         if !tags.is_empty() {
-            let span = self.cx.span();
-            for (tag, value) in tags.response_tags(headers) {
-                span.set_attribute(KeyValue::new(tag.to_string(), value));
-            }
+            self.cx
+                .span()
+                .set_attributes(tags.response_attributes(headers));
         }
     }
 
@@ -336,10 +337,12 @@ impl RequestSpan {
         }
         let span = self.cx.span();
         let method = &self.method;
-        let resource: String = match (&self.route, self.status) {
+        let resource: String = match (self.route.take(), self.status) {
             (Some(route), _) => {
-                span.set_attribute(KeyValue::new("http.route", route.clone()));
-                format!("{method} {route}")
+                let resource = format!("{method} {}", route.as_str());
+                // Moved, not cloned: an owned route is not copied a second time.
+                span.set_attribute(KeyValue::new("http.route", route));
+                resource
             }
             (None, Some(status)) => format!("{method} {status}"),
             (None, None) => method.to_string(),

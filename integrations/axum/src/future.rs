@@ -1,4 +1,4 @@
-use ddtrace_core::{poll_in_span, ErrorInfo, RequestSpan, TracedBody};
+use ddtrace_core::{complete_http_response, poll_in_span, RequestSpan, TracedBody};
 use pin_project_lite::pin_project;
 use std::future::Future;
 use std::pin::Pin;
@@ -36,26 +36,10 @@ where
             Poll::Pending => return Poll::Pending,
             Poll::Ready(result) => result,
         };
-        let Some(mut span) = this.span.take() else {
+        match this.span.take() {
+            Some(span) => Poll::Ready(complete_http_response(span, result)),
             // Polled again after completion: behave as the inner future does.
-            return Poll::Ready(result.map(|res| res.map(TracedBody::untraced)));
-        };
-        match result {
-            Ok(response) => {
-                span.record_status(response.status().as_u16(), response.headers());
-                if let Some(error) = response.extensions().get::<ErrorInfo>() {
-                    span.record_error(error.clone());
-                }
-                Poll::Ready(Ok(response.map(|body| TracedBody::new(body, span))))
-            }
-            Err(error) => {
-                span.record_error(ErrorInfo::new(
-                    std::any::type_name::<E>(),
-                    error.to_string(),
-                ));
-                span.finish();
-                Poll::Ready(Err(error))
-            }
+            None => Poll::Ready(result.map(|res| res.map(TracedBody::untraced))),
         }
     }
 }

@@ -1,5 +1,5 @@
 use crate::MatchedRoute;
-use ddtrace_core::{poll_in_span, ErrorInfo, RequestSpan, TracedBody};
+use ddtrace_core::{complete_http_response, poll_in_span, RequestSpan, TracedBody};
 use pin_project_lite::pin_project;
 use std::future::Future;
 use std::pin::Pin;
@@ -43,28 +43,17 @@ where
         let Some(mut span) = this.span.take() else {
             return Poll::Ready(result.map(|res| res.map(TracedBody::untraced)));
         };
-        match result {
-            Ok(response) => {
-                // DDTRACE (2): the route template. foo's router says which route matched;
-                // a framework integration asks the framework instead (axum's `MatchedPath`,
-                // actix's `match_pattern`, rocket's `Route::uri`, poem's `PathPattern`).
-                if let Some(MatchedRoute(template)) = response.extensions().get::<MatchedRoute>() {
-                    span.set_route(*template);
-                }
-                // DDTRACE (3): the response is seen here, its body's end in `TracedBody`.
-                span.record_status(response.status().as_u16(), response.headers());
-                // DDTRACE (4): errors. The application's error values reach the span through
-                // `ddtrace_core::record_error`; a framework with typed errors maps them here.
-                if let Some(error) = response.extensions().get::<ErrorInfo>() {
-                    span.record_error(error.clone());
-                }
-                Poll::Ready(Ok(response.map(|body| TracedBody::new(body, span))))
-            }
-            Err(error) => {
-                span.record_error(ErrorInfo::new(std::any::type_name::<E>(), error.to_string()));
-                span.finish();
-                Poll::Ready(Err(error))
+        // DDTRACE (2): the route template. foo's router says which route matched; a
+        // framework integration asks the framework instead (axum's `MatchedPath`, actix's
+        // `match_pattern`, rocket's `Route::uri`, poem's `PathPattern`).
+        if let Ok(response) = &result {
+            if let Some(MatchedRoute(template)) = response.extensions().get::<MatchedRoute>() {
+                span.set_route(*template);
             }
         }
+        // DDTRACE (3) and (4): the status, response header tags and error values are recorded
+        // here; the span then travels with the body (`TracedBody`) and ends with its last
+        // byte. An application error reaches the span through `ddtrace_core::record_error`.
+        Poll::Ready(complete_http_response(span, result))
     }
 }
