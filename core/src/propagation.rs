@@ -281,3 +281,65 @@ pub fn inject(cx: &Context, headers: &mut HeaderMap) {
         p.inject_context(cx, &mut HeaderInjector(headers))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn injected_baggage_keeps_whole_items_within_the_limits() {
+        // 8192 bytes: three 4000-byte items do not fit; the first two (and the comma) do.
+        let item = |c: char| format!("k{c}={}", c.to_string().repeat(3997));
+        let mut value = [item('a'), item('b'), item('c')].join(",");
+        limit_baggage(&mut value);
+        assert_eq!(value, [item('a'), item('b')].join(","));
+        assert!(value.len() <= 8192);
+
+        let mut many = (0..100)
+            .map(|i| format!("k{i}=v"))
+            .collect::<Vec<_>>()
+            .join(",");
+        limit_baggage(&mut many);
+        assert_eq!(many.split(',').count(), 64);
+        assert!(many.ends_with("k63=v"));
+    }
+
+    #[test]
+    fn datadog_tags_put_the_decision_maker_first_and_tid_last() {
+        let mut tags = "_dd.p.tid=640cfd8d00000000,_dd.p.usr.id=x,_dd.p.dm=-4".to_string();
+        order_datadog_tags(&mut tags);
+        assert_eq!(
+            tags,
+            "_dd.p.dm=-4,_dd.p.usr.id=x,_dd.p.tid=640cfd8d00000000"
+        );
+    }
+
+    #[test]
+    fn tracestate_loses_whitespace_and_empty_members_only() {
+        assert_eq!(normalize_tracestate("foo=1,bar=2"), None);
+        assert_eq!(
+            normalize_tracestate(" foo=1 \t, ,\tbar=2,").as_deref(),
+            Some("foo=1,bar=2")
+        );
+    }
+
+    #[test]
+    fn repeated_fields_fold_in_order_unless_one_is_not_ascii() {
+        let mut headers = HeaderMap::new();
+        headers.append("tracestate", HeaderValue::from_static("a=1"));
+        headers.append("tracestate", HeaderValue::from_static("b=2"));
+        headers.append("traceparent", HeaderValue::from_static("00-x"));
+        headers.append("traceparent", HeaderValue::from_bytes(b"\xff").unwrap());
+        let extractor = HeaderExtractor::new(&headers);
+        assert_eq!(extractor.get("tracestate"), Some("a=1,b=2"));
+        assert_eq!(extractor.get("traceparent"), None);
+    }
+
+    #[test]
+    fn malformed_baggage_is_dropped_whole() {
+        assert!(baggage_is_well_formed("a=1,b=2;prop=x"));
+        assert!(!baggage_is_well_formed("a=1,b"));
+        assert!(!baggage_is_well_formed("a=1, =2"));
+        assert!(!baggage_is_well_formed("a="));
+    }
+}

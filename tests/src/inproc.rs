@@ -50,6 +50,23 @@ pub fn server_spans(path: &str) -> Vec<SpanData> {
         .collect()
 }
 
+/// The finished span named `name` in `server`'s trace, asserted to be its direct child: what
+/// each integration checks to prove handlers run inside the request span's context.
+pub fn assert_child_of(server: &SpanData, name: &str) -> SpanData {
+    let child = exporter()
+        .get_finished_spans()
+        .unwrap_or_default()
+        .into_iter()
+        .find(|s| s.name == name && s.span_context.trace_id() == server.span_context.trace_id())
+        .unwrap_or_else(|| panic!("no span {name:?} in the request's trace"));
+    assert_eq!(
+        child.parent_span_id,
+        server.span_context.span_id(),
+        "{name} must be a child of the request span"
+    );
+    child
+}
+
 /// The incoming Datadog and W3C headers the benches send "with trace headers".
 pub const TRACE_HEADERS: [(&str, &str); 6] = [
     ("x-datadog-trace-id", "1234567890123456789"),
