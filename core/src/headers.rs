@@ -13,7 +13,6 @@
 /// headers.append("accept", "b".parse().unwrap());
 /// let all: Vec<&[u8]> = headers.values_of("accept").collect();
 /// assert_eq!(all, [&b"a"[..], &b"b"[..]]);
-/// assert!(headers.may_repeat());
 /// ```
 pub trait HeaderSource {
     /// Every value of the header `name` (given lower-case), in order.
@@ -22,9 +21,15 @@ pub trait HeaderSource {
     /// Every distinct header name present, lower-case.
     fn names(&self) -> impl Iterator<Item = &str>;
 
-    /// False only when no header appears twice: lets the core skip folding repeated fields.
-    fn may_repeat(&self) -> bool {
-        true
+    /// Every (name, value) pair in order; values of one name keep their order. Names are
+    /// compared case-insensitively by the core, so a source may give them in any case.
+    ///
+    /// The default goes through [`names`](Self::names) and [`values_of`](Self::values_of);
+    /// a source that can iterate its entries directly should, as the core reads every header
+    /// once per request to find the propagation headers.
+    fn entries(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.names()
+            .flat_map(move |name| self.values_of(name).map(move |value| (name, value)))
     }
 
     /// The first value of `name` as text, if it is valid visible ASCII.
@@ -46,7 +51,8 @@ impl HeaderSource for http::HeaderMap {
         self.keys().map(http::HeaderName::as_str)
     }
 
-    fn may_repeat(&self) -> bool {
-        self.len() != self.keys_len()
+    fn entries(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.iter()
+            .map(|(name, value)| (name.as_str(), value.as_bytes()))
     }
 }

@@ -34,6 +34,7 @@ mod headers;
 mod obfuscation;
 mod pipeline;
 pub mod propagation;
+mod recent;
 mod span;
 mod status;
 pub mod tags;

@@ -23,10 +23,23 @@ use opentelemetry::Context;
 /// ```
 pub struct HeaderExtractor<'a, H: ?Sized> {
     headers: &'a H,
-    /// Repeated fields, combined; `None` when one of them is not visible ASCII (then the header
-    /// is unusable, as a single such field is).
-    folded: Vec<(String, Option<String>)>,
-    tracestate: Option<String>,
+    /// The propagation headers present, indexed like [`PROPAGATION_HEADERS`]: read in one pass
+    /// over the request's headers, so each of the propagator's lookups is a comparison with a
+    /// static name instead of a hash-map lookup.
+    found: [Found<'a>; PROPAGATION_HEADERS.len()],
+}
+
+/// One propagation header as the request carries it.
+#[derive(Default)]
+enum Found<'a> {
+    #[default]
+    Absent,
+    /// One field, visible ASCII.
+    One(&'a str),
+    /// Repeated fields combined, or a `tracestate` normalised.
+    Owned(String),
+    /// Not visible ASCII (in any of its fields): unusable, as if absent.
+    Unusable,
 }
 
 /// Headers read by the propagators; only these are folded when repeated.
@@ -46,72 +59,81 @@ const PROPAGATION_HEADERS: [&str; 14] = [
     "b3",
     "baggage",
 ];
+const TRACESTATE: usize = 1;
+const BAGGAGE: usize = 13;
 
-impl<'a, H: HeaderSource + ?Sized> HeaderExtractor<'a, H> {
-    /// Wraps `headers`; folds repeated fields only when the source has any.
-    pub fn new(headers: &'a H) -> Self {
-        let mut folded = Vec::new();
-        // The common case (no repeated field) costs one comparison.
-        if headers.may_repeat() {
-            for name in PROPAGATION_HEADERS {
-                let mut values = headers.values_of(name);
-                let (Some(first), Some(second)) = (values.next(), values.next()) else {
-                    continue;
-                };
-                let mut joined = Some(String::new());
-                for (i, v) in [first, second].into_iter().chain(values).enumerate() {
-                    match (joined.as_mut(), std::str::from_utf8(v)) {
-                        (Some(j), Ok(text)) if is_visible_ascii(text) => {
-                            if i > 0 {
-                                j.push(',');
-                            }
-                            j.push_str(text);
-                        }
-                        _ => joined = None,
-                    }
-                }
-                folded.push((name.to_string(), joined));
-            }
-        }
-        let mut extractor = HeaderExtractor {
-            headers,
-            folded,
-            tracestate: None,
-        };
-        extractor.tracestate = extractor.raw("tracestate").and_then(normalize_tracestate);
-        extractor
-    }
-
-    fn raw(&self, key: &str) -> Option<&str> {
-        // The propagators ask in lower case; only other callers pay for lower-casing.
-        let key: std::borrow::Cow<'_, str> = if key.bytes().any(|b| b.is_ascii_uppercase()) {
-            key.to_ascii_lowercase().into()
-        } else {
-            key.into()
-        };
-        match self.folded.iter().find(|(k, _)| *k == key) {
-            Some((_, v)) => v.as_deref(),
-            None => self.headers.first_str(&key).filter(|v| is_visible_ascii(v)),
-        }
-    }
+/// The index of `name` (any case) in [`PROPAGATION_HEADERS`].
+fn propagation_index(name: &str) -> Option<usize> {
+    // Called for every request header and every propagator lookup: the length selects at most
+    // two candidates, so most names are rejected without reading them.
+    let candidates: &[usize] = match name.len() {
+        2 => &[12],
+        7 => &[13],
+        10 => &[1, 10],
+        11 => &[0, 8],
+        12 => &[7, 9],
+        14 => &[6],
+        16 => &[5],
+        17 => &[11],
+        18 => &[2],
+        19 => &[3],
+        27 => &[4],
+        _ => &[],
+    };
+    candidates
+        .iter()
+        .copied()
+        // Names usually arrive lower-case (http's `HeaderMap`, the propagators' keys): an exact
+        // comparison first is a memcmp.
+        .find(|&i| {
+            PROPAGATION_HEADERS[i] == name || PROPAGATION_HEADERS[i].eq_ignore_ascii_case(name)
+        })
 }
 
-fn has_propagation_header<H: HeaderSource + ?Sized>(headers: &H) -> bool {
-    headers.names().any(|name| {
-        // Cheap first-byte filter before the full comparison.
-        matches!(
-            name.as_bytes().first(),
-            Some(b't' | b'x' | b'b' | b'T' | b'X' | b'B')
-        ) && PROPAGATION_HEADERS
-            .iter()
-            .any(|p| p.eq_ignore_ascii_case(name))
-    })
+impl<'a, H: HeaderSource + ?Sized> HeaderExtractor<'a, H> {
+    /// Wraps `headers`, reading the propagation headers in one pass.
+    pub fn new(headers: &'a H) -> Self {
+        let mut found: [Found<'a>; PROPAGATION_HEADERS.len()] = Default::default();
+        for (name, value) in headers.entries() {
+            let Some(i) = propagation_index(name) else {
+                continue;
+            };
+            let text = std::str::from_utf8(value)
+                .ok()
+                .filter(|t| is_visible_ascii(t));
+            found[i] = match (std::mem::take(&mut found[i]), text) {
+                (Found::Absent, Some(text)) => Found::One(text),
+                (Found::One(first), Some(text)) => Found::Owned(format!("{first},{text}")),
+                (Found::Owned(mut joined), Some(text)) => {
+                    joined.push(',');
+                    joined.push_str(text);
+                    Found::Owned(joined)
+                }
+                _ => Found::Unusable,
+            };
+        }
+        let normalized = match &found[TRACESTATE] {
+            Found::One(v) => normalize_tracestate(v),
+            Found::Owned(v) => normalize_tracestate(v),
+            _ => None,
+        };
+        if let Some(normalized) = normalized {
+            found[TRACESTATE] = Found::Owned(normalized);
+        }
+        HeaderExtractor { headers, found }
+    }
+
+    /// True when the request carries any propagation header (usable or not).
+    fn any(&self) -> bool {
+        self.found.iter().any(|f| !matches!(f, Found::Absent))
+    }
 }
 
 /// What `http::HeaderValue::to_str` accepts: visible ASCII, space and tab.
 fn is_visible_ascii(text: &str) -> bool {
+    // Without early exit, so the loop vectorises: the values checked are short and valid.
     text.bytes()
-        .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
+        .fold(true, |ok, b| ok & (b == b'\t' || (0x20..0x7f).contains(&b)))
 }
 
 /// W3C `tracestate` allows optional whitespace around list members and empty members (which
@@ -135,13 +157,24 @@ fn normalize_tracestate(value: &str) -> Option<String> {
 
 impl<H: HeaderSource + ?Sized> Extractor for HeaderExtractor<'_, H> {
     fn get(&self, key: &str) -> Option<&str> {
-        if key.eq_ignore_ascii_case("tracestate") {
-            if let Some(normalized) = &self.tracestate {
-                return Some(normalized.as_str());
-            }
-        }
-        let value = self.raw(key)?;
-        if key.eq_ignore_ascii_case("baggage") && !baggage_is_well_formed(value) {
+        let Some(i) = propagation_index(key) else {
+            // A header no propagator of the pipeline reads today: looked up directly.
+            let lower: std::borrow::Cow<'_, str> = if key.bytes().any(|b| b.is_ascii_uppercase()) {
+                key.to_ascii_lowercase().into()
+            } else {
+                key.into()
+            };
+            return self
+                .headers
+                .first_str(&lower)
+                .filter(|v| is_visible_ascii(v));
+        };
+        let value = match &self.found[i] {
+            Found::One(v) => v,
+            Found::Owned(v) => v.as_str(),
+            Found::Absent | Found::Unusable => return None,
+        };
+        if i == BAGGAGE && !baggage_is_well_formed(value) {
             return None;
         }
         Some(value)
@@ -254,10 +287,10 @@ impl Injector for HeaderInjector<'_> {
 pub fn extract<H: HeaderSource + ?Sized>(headers: &H) -> Context {
     // With the Datadog pipeline's propagator installed, a request without any of the headers
     // it reads has nothing to extract: skip it (most requests at an edge service).
-    if crate::pipeline::is_installed() && !has_propagation_header(headers) {
+    let extractor = HeaderExtractor::new(headers);
+    if crate::pipeline::is_installed() && !extractor.any() {
         return Context::new();
     }
-    let extractor = HeaderExtractor::new(headers);
     opentelemetry::global::get_text_map_propagator(|p| {
         p.extract_with_context(&Context::new(), &extractor)
     })
@@ -285,6 +318,28 @@ pub fn inject(cx: &Context, headers: &mut HeaderMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_propagation_header_is_found_in_any_case_and_nothing_else_is() {
+        for (i, name) in PROPAGATION_HEADERS.iter().enumerate() {
+            assert_eq!(propagation_index(name), Some(i), "{name}");
+            assert_eq!(
+                propagation_index(&name.to_ascii_uppercase()),
+                Some(i),
+                "{name}"
+            );
+        }
+        for other in [
+            "",
+            "host",
+            "x-datadog-trace-ie",
+            "traceparenT2",
+            "b4",
+            "user-agent",
+        ] {
+            assert_eq!(propagation_index(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn injected_baggage_keeps_whole_items_within_the_limits() {

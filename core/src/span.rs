@@ -158,6 +158,9 @@ struct Shared {
     config: Config,
     // Precomputed once: the attributes every span of this tracer carries.
     static_attrs: Vec<KeyValue>,
+    // Room for every attribute a span can get, so its list never grows; no more, as a list
+    // within glibc's per-thread cache (1 KiB) allocates far faster than a larger one.
+    capacity: usize,
 }
 
 impl RequestTracer {
@@ -181,11 +184,16 @@ impl RequestTracer {
                 shared(v),
             ));
         }
+        // At start: method, url, user agent, request header tags, two client IPs. Later:
+        // `_dd.p.tid`, route, resource, status, at most three error attributes plus
+        // `datadog.error`, response header tags (each configured header at most once).
+        let capacity = static_attrs.len() + 3 + 2 + 4 + 4 + 2 * config.header_tags.len();
         RequestTracer {
             shared: Arc::new(Shared {
                 integration,
                 config,
                 static_attrs,
+                capacity,
             }),
         }
     }
@@ -213,15 +221,20 @@ impl RequestTracer {
             Context::new()
         };
 
-        // Room for what start and end add, so the span's attribute list never grows.
-        let mut attrs = Vec::with_capacity(shared.static_attrs.len() + 16);
+        let mut attrs = Vec::with_capacity(shared.capacity);
         attrs.extend_from_slice(&shared.static_attrs);
         let method = method_str(req.method);
         attrs.push(KeyValue::new("http.method", method.clone()));
         attrs.push(KeyValue::new("http.url", http_url(&req, config)));
         if let Some(ua) = req.headers.values_of("user-agent").find(|v| !v.is_empty()) {
-            let mut ua = String::from_utf8_lossy(ua).into_owned();
-            truncate(&mut ua, MAX_HEADER_VALUE_LEN);
+            let ua = match std::str::from_utf8(ua) {
+                Ok(ua) if ua.len() <= MAX_HEADER_VALUE_LEN => crate::recent::user_agent(ua),
+                _ => {
+                    let mut ua = String::from_utf8_lossy(ua).into_owned();
+                    truncate(&mut ua, MAX_HEADER_VALUE_LEN);
+                    StringValue::from(ua)
+                }
+            };
             attrs.push(KeyValue::new("http.useragent", ua));
         }
         config.header_tags.push_request(req.headers, &mut attrs);
@@ -283,7 +296,8 @@ pub struct RequestSpan {
     cx: Context,
     shared: Arc<Shared>,
     method: Cow<'static, str>,
-    route: Option<StringValue>,
+    /// The route and the resource made from it, both shared (see `recent`).
+    route: Option<(StringValue, StringValue)>,
     status: Option<u16>,
     error: Option<ErrorInfo>,
     finished: bool,
@@ -297,9 +311,15 @@ impl RequestSpan {
 
     /// The route template that matched (`/users/{id}`), in the framework's own syntax.
     ///
-    /// A `&'static str`, a `String`, or an `Arc<str>` the framework already shares (no copy).
-    pub fn set_route(&mut self, route: impl Into<StringValue>) {
-        self.route = Some(route.into());
+    /// Takes a `&str`, a `String` or an `Arc<str>`. A route seen before on the same thread is
+    /// not copied again: the route and its resource are shared between spans.
+    pub fn set_route(&mut self, route: impl AsRef<str>) {
+        let route = route.as_ref();
+        let resource = match &self.method {
+            Cow::Borrowed(method) => crate::recent::resource(method, route),
+            Cow::Owned(method) => StringValue::from(format!("{method} {route}")),
+        };
+        self.route = Some((crate::recent::route(route), resource));
     }
 
     /// The response status and headers (for response header tags).
@@ -337,15 +357,19 @@ impl RequestSpan {
         }
         let span = self.cx.span();
         let method = &self.method;
-        let resource: String = match (self.route.take(), self.status) {
-            (Some(route), _) => {
-                let resource = format!("{method} {}", route.as_str());
-                // Moved, not cloned: an owned route is not copied a second time.
+        let resource: StringValue = match (self.route.take(), self.status) {
+            (Some((route, resource)), _) => {
                 span.set_attribute(KeyValue::new("http.route", route));
                 resource
             }
-            (None, Some(status)) => format!("{method} {status}"),
-            (None, None) => method.to_string(),
+            (None, Some(status)) => {
+                let mut digits = [0u8; 5];
+                crate::recent::resource(method, status_digits(status, &mut digits))
+            }
+            (None, None) => match method {
+                Cow::Borrowed(method) => StringValue::from(*method),
+                Cow::Owned(method) => StringValue::from(method.clone()),
+            },
         };
         span.set_attribute(KeyValue::new("datadog.resource", resource));
         let mut is_error = false;
@@ -369,6 +393,21 @@ impl Drop for RequestSpan {
     fn drop(&mut self) {
         self.end();
     }
+}
+
+/// `status` in decimal, written into `buf` (no allocation).
+fn status_digits(status: u16, buf: &mut [u8; 5]) -> &str {
+    let mut n = status;
+    let mut start = buf.len();
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[start..]).unwrap_or("")
 }
 
 /// `_dd.p.tid` as 16 lower-hex digits. Generated ids carry the second they were made in their
@@ -511,6 +550,14 @@ pub fn observe_body_poll_with<T, E>(
 mod tests {
     use super::*;
     use crate::HeaderTags;
+
+    #[test]
+    fn status_digits_are_the_decimal_status() {
+        for status in [0u16, 7, 42, 404, 503, 65535] {
+            let mut buf = [0u8; 5];
+            assert_eq!(status_digits(status, &mut buf), status.to_string());
+        }
+    }
 
     #[test]
     fn credentials_never_reach_http_url() {

@@ -81,12 +81,18 @@ pub const TRACE_HEADERS: [(&str, &str); 6] = [
 ];
 
 /// The real Datadog pipeline, exporting to a discarding sink on loopback (for benches).
+///
+/// `DDTRACE_BENCH_AGENT_URL` points it at a sink in another process instead (the profile
+/// script does, so that the receiver's instructions are not in the bench's process).
 pub fn pipeline_to_sink() -> ddtrace_core::TracerGuard {
-    let port = crate::sink::start_discarding_agent();
+    let url = std::env::var("DDTRACE_BENCH_AGENT_URL").unwrap_or_else(|_| {
+        let port = crate::sink::start_discarding_agent();
+        format!("http://127.0.0.1:{port}")
+    });
     let mut config = ddtrace_core::datadog_opentelemetry::configuration::Config::builder();
     config
         .set_service("bench".to_string())
-        .set_trace_agent_url(format!("http://127.0.0.1:{port}"))
+        .set_trace_agent_url(url)
         .set_telemetry_enabled(false);
     ddtrace_core::init_with(config.build())
 }

@@ -14,6 +14,7 @@ pub mod capture;
 pub mod fault;
 pub mod http1;
 pub mod inproc;
+pub mod measure;
 pub mod sink;
 pub mod spans;
 pub mod suite;

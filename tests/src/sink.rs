@@ -9,13 +9,21 @@ use std::net::TcpListener;
 pub fn start_discarding_agent() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("sink bind");
     let port = listener.local_addr().expect("sink addr").port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let _ = serve(stream);
-            });
-        }
-    });
+    // Named so `measure::cpu_ns` leaves the receiver's CPU out.
+    let spawned = std::thread::Builder::new()
+        .name(crate::measure::SINK_THREAD.into())
+        .spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let _ = std::thread::Builder::new()
+                    .name(crate::measure::SINK_THREAD.into())
+                    .spawn(move || {
+                        let _ = serve(stream);
+                    });
+            }
+        });
+    if let Err(e) = spawned {
+        panic!("sink thread: {e}");
+    }
     port
 }
 

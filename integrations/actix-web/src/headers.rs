@@ -13,7 +13,9 @@ impl HeaderSource for ActixHeaders<'_> {
         self.0.keys().map(|k| k.as_str())
     }
 
-    fn may_repeat(&self) -> bool {
-        self.0.len() != self.0.len_keys()
+    fn entries(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.0
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_bytes()))
     }
 }

@@ -1,19 +1,34 @@
-//! Per-request overhead of `DatadogLayer` over a bare router, in-process: a request through
-//! `oneshot` with its body collected, with the real Datadog pipeline installed and exporting
-//! to a local sink that accepts the agent's endpoints and discards the payloads.
+//! Per-request overhead of `DatadogLayer` over a bare router, in-process, beside the axum
+//! peers on the same Datadog pipeline in the same run: `opentelemetry-instrumentation-tower`
+//! (tracing only, metrics off), `axum-tracing-opentelemetry`, and tower-http's `TraceLayer`
+//! through the tracing-opentelemetry bridge. Each case is a request through `oneshot` with its
+//! body collected, with and without incoming Datadog + W3C headers. The pipeline exports to a
+//! local sink that accepts the agent's endpoints and discards the payloads.
+//!
+//! After criterion's timings, a table gives CPU time per request summed over every thread but
+//! the sink's (so the exporter's encoding and sending is counted) and allocations per request.
 //!
 //! `cargo bench -p ddtrace-axum`
+//!
+//! For a profile, `DDTRACE_PROFILE=<case>[+headers]` (a case's name up to its first space, as
+//! `DatadogLayer+headers`) runs only that case for `DDTRACE_PROFILE_N` requests (default
+//! 20,000) with no criterion around it, e.g. under `valgrind --tool=callgrind` (see
+//! docs/performance.md).
 
 use axum::body::Body;
 use axum::extract::Path;
 use axum::http::Request;
 use axum::routing::get;
 use axum::Router;
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use ddtrace_axum::DatadogLayer;
+use ddtrace_conformance::measure::{self, CountingAllocator};
 use http_body_util::BodyExt;
 use std::time::Duration;
 use tower::ServiceExt;
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 fn router() -> Router {
     Router::new().route(
@@ -34,40 +49,135 @@ fn request(with_trace_headers: bool) -> Request<Body> {
     builder.body(Body::empty()).expect("request")
 }
 
+/// Every case of the run, built after the pipeline is installed (the peers read the global
+/// tracer provider and propagator when they are constructed).
+fn apps() -> Vec<(&'static str, Router)> {
+    let otel_tower = opentelemetry_instrumentation_tower::http::server::LayerBuilder::builder()
+        .with_metrics(false)
+        .with_route_extractor(
+            opentelemetry_instrumentation_tower::http::extractors::AxumMatchedPathExtractor,
+        )
+        .build()
+        .expect("opentelemetry-instrumentation-tower layer");
+    vec![
+        ("bare", router()),
+        (
+            "DatadogLayer (this project)",
+            router().layer(DatadogLayer::new()),
+        ),
+        (
+            "opentelemetry-instrumentation-tower 0.19",
+            router().layer(otel_tower),
+        ),
+        (
+            "axum-tracing-opentelemetry 0.42",
+            router().layer(axum_tracing_opentelemetry::middleware::OtelAxumLayer::default()),
+        ),
+        (
+            "tower-http TraceLayer + tracing-opentelemetry",
+            router().layer(tower_http::trace::TraceLayer::new_for_http()),
+        ),
+    ]
+}
+
 fn bench(c: &mut Criterion) {
     let guard = ddtrace_conformance::inproc::pipeline_to_sink();
-
+    let provider = guard.provider().expect("installed").clone();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    let bare = router();
-    let traced = router().layer(DatadogLayer::new());
+    let apps = apps();
+    let one = |app: &Router, headers: bool| {
+        rt.block_on(async {
+            let res = app
+                .clone()
+                .oneshot(request(headers))
+                .await
+                .expect("response");
+            res.into_body().collect().await.expect("body").to_bytes()
+        })
+    };
 
     let mut group = c.benchmark_group("axum GET /users/{id}");
     group.measurement_time(Duration::from_secs(5));
-    let cases = [
-        ("bare", bare, false),
-        ("DatadogLayer", traced.clone(), false),
-        ("DatadogLayer + Datadog/W3C headers", traced, true),
-    ];
-    for (name, app, headers) in cases {
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                rt.block_on(async {
-                    let res = app
-                        .clone()
-                        .oneshot(request(headers))
-                        .await
-                        .expect("response");
-                    res.into_body().collect().await.expect("body").to_bytes()
-                })
-            })
-        });
+    for headers in [false, true] {
+        for (name, app) in &apps {
+            if headers && *name == "bare" {
+                continue;
+            }
+            let suffix = if headers {
+                " + Datadog/W3C headers"
+            } else {
+                ""
+            };
+            group.bench_function(format!("{name}{suffix}"), |b| b.iter(|| one(app, headers)));
+        }
     }
     group.finish();
+
+    // CPU per request, all threads but the sink's: the median of 5 interleaved rounds.
+    let flush = || {
+        let _ = provider.force_flush();
+    };
+    for headers in [false, true] {
+        let mut runs: Vec<Box<dyn FnMut()>> = apps
+            .iter()
+            .map(|(_, app)| Box::new(|| drop(one(app, headers))) as Box<dyn FnMut()>)
+            .collect();
+        let mut cases: Vec<&mut dyn FnMut()> = runs.iter_mut().map(|r| &mut **r as _).collect();
+        let results = measure::interleaved(5, 5_000, flush, &mut cases);
+        let suffix = if headers { " + headers" } else { "" };
+        for ((name, _), m) in apps.iter().zip(&results) {
+            measure::report("axum", &format!("{name}{suffix}"), Some(results[0]), *m);
+        }
+    }
+    guard.shutdown();
+}
+
+/// The `DDTRACE_PROFILE` mode: one case in a loop, then the exporter flushed.
+fn profile(spec: &str) {
+    let (case, headers) = match spec.strip_suffix("+headers") {
+        Some(case) => (case, true),
+        None => (spec, false),
+    };
+    let n: u64 = std::env::var("DDTRACE_PROFILE_N")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_000);
+    let guard = ddtrace_conformance::inproc::pipeline_to_sink();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let apps = apps();
+    let Some((_, app)) = apps
+        .iter()
+        .find(|(name, _)| name.split(' ').next() == Some(case))
+    else {
+        panic!("no case {case}");
+    };
+    for _ in 0..n {
+        rt.block_on(async {
+            let res = app
+                .clone()
+                .oneshot(request(headers))
+                .await
+                .expect("response");
+            res.into_body().collect().await.expect("body")
+        });
+    }
     guard.shutdown();
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    match std::env::var("DDTRACE_PROFILE") {
+        Ok(spec) => profile(&spec),
+        Err(_) => {
+            benches();
+            Criterion::default().configure_from_args().final_summary();
+        }
+    }
+}

@@ -41,7 +41,7 @@ where
             .tracer
             .start(RequestInfo::from_request(&req).peer_ip(peer));
         if let Some(path) = req.extensions().get::<MatchedPath>() {
-            span.set_route(path.as_str().to_owned());
+            span.set_route(path.as_str());
         }
         // The inner service may start work synchronously in `call`: run it in the span's context.
         let future = {

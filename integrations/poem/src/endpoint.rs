@@ -46,7 +46,7 @@ impl<E: Endpoint> Endpoint for DatadogEndpoint<E> {
             Ok(output) => {
                 let response = output.into_response();
                 if let Some(pattern) = response.data::<PathPattern>() {
-                    span.set_route(pattern.0.clone());
+                    span.set_route(&*pattern.0);
                 }
                 span.record_status(response.status().as_u16(), response.headers());
                 if let Some(error) = response.data::<ErrorInfo>() {
@@ -61,7 +61,7 @@ impl<E: Endpoint> Endpoint for DatadogEndpoint<E> {
             Err(error) => {
                 // poem turns the error into the response outside the middleware chain.
                 if let Some(pattern) = error.data::<PathPattern>() {
-                    span.set_route(pattern.0.clone());
+                    span.set_route(&*pattern.0);
                 }
                 span.record_status(error.status().as_u16(), &poem::http::HeaderMap::new());
                 // Errors from a matched route's handler carry its pattern; the router's own

@@ -115,7 +115,7 @@ impl Fairing for DatadogFairing {
         if let Some(route) = req.route() {
             // The route's full URI (mount base included), without its query part.
             let uri = route.uri.as_str();
-            span.set_route(uri.split('?').next().unwrap_or(uri).to_string());
+            span.set_route(uri.split('?').next().unwrap_or(uri));
         }
         span.record_status(res.status().code, &RocketHeaders(res.headers()));
         if res.body().is_none() {

@@ -1,0 +1,120 @@
+//! Small per-thread caches of recently seen strings as shared `StringValue`s.
+//!
+//! A route template, the resource built from it, and a user agent repeat across requests:
+//! kept here, each is allocated once per thread and then attached to every span by reference
+//! count. The caches are bounded (entries and entry length) and replace round-robin, so a
+//! stream of distinct values costs one scan and one allocation, as without the cache.
+
+use opentelemetry::StringValue;
+use std::cell::RefCell;
+use std::sync::Arc;
+
+/// Values longer than this are never cached: they are allocated per request as before.
+const MAX_CACHED_LEN: usize = 512;
+
+/// A bounded cache of strings, compared by content, each given as its parts concatenated.
+pub(crate) struct Recent<const N: usize> {
+    entries: Vec<StringValue>,
+    next: usize,
+}
+
+impl<const N: usize> Recent<N> {
+    const fn new() -> Self {
+        Recent {
+            entries: Vec::new(),
+            next: 0,
+        }
+    }
+
+    /// The shared value equal to the concatenation of `parts`, cached or made now.
+    fn get(&mut self, parts: &[&str]) -> StringValue {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if let Some(hit) = self
+            .entries
+            .iter()
+            .find(|e| e.as_str().len() == len && equals_parts(e.as_str(), parts))
+        {
+            return hit.clone();
+        }
+        let value = StringValue::from(Arc::<str>::from(parts.concat()));
+        if len <= MAX_CACHED_LEN {
+            if self.entries.len() < N {
+                self.entries.push(value.clone());
+            } else {
+                self.entries[self.next] = value.clone();
+                self.next = (self.next + 1) % N;
+            }
+        }
+        value
+    }
+}
+
+fn equals_parts(mut s: &str, parts: &[&str]) -> bool {
+    for part in parts {
+        match s.strip_prefix(part) {
+            Some(rest) => s = rest,
+            None => return false,
+        }
+    }
+    s.is_empty()
+}
+
+thread_local! {
+    static ROUTES: RefCell<Recent<64>> = const { RefCell::new(Recent::new()) };
+    static RESOURCES: RefCell<Recent<64>> = const { RefCell::new(Recent::new()) };
+    static USER_AGENTS: RefCell<Recent<8>> = const { RefCell::new(Recent::new()) };
+}
+
+fn cached<const N: usize>(
+    cache: &'static std::thread::LocalKey<RefCell<Recent<N>>>,
+    parts: &[&str],
+) -> StringValue {
+    cache
+        .try_with(|c| c.try_borrow_mut().map(|mut c| c.get(parts)).ok())
+        .ok()
+        .flatten()
+        // During thread teardown (or re-entrance) the cache is unavailable: no caching.
+        .unwrap_or_else(|| StringValue::from(parts.concat()))
+}
+
+/// A route template as a shared value.
+pub(crate) fn route(route: &str) -> StringValue {
+    cached(&ROUTES, &[route])
+}
+
+/// `"{method} {route}"` as a shared value.
+pub(crate) fn resource(method: &str, route: &str) -> StringValue {
+    cached(&RESOURCES, &[method, " ", route])
+}
+
+/// A user agent as a shared value.
+pub(crate) fn user_agent(ua: &str) -> StringValue {
+    cached(&USER_AGENTS, &[ua])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_content_is_shared_and_distinct_content_is_not_mixed_up() {
+        let mut cache = Recent::<2>::new();
+        let a = cache.get(&["GET", " ", "/a"]);
+        assert_eq!(a.as_str(), "GET /a");
+        // Same concatenation from different parts is the same value.
+        assert_eq!(cache.get(&["GET /", "a"]).as_str(), "GET /a");
+        assert_eq!(cache.get(&["GET", " ", "/b"]).as_str(), "GET /b");
+        assert_eq!(cache.get(&["GET", " ", "/ab"]).as_str(), "GET /ab");
+        assert_eq!(cache.get(&["GET", " ", "/a"]).as_str(), "GET /a");
+        assert_eq!(cache.get(&["GET ", "/a", "b"]).as_str(), "GET /ab");
+        assert_eq!(cache.entries.len(), 2);
+    }
+
+    #[test]
+    fn long_values_are_not_kept() {
+        let mut cache = Recent::<4>::new();
+        let long = "x".repeat(MAX_CACHED_LEN + 1);
+        assert_eq!(cache.get(&[&long]).as_str(), long);
+        assert!(cache.entries.is_empty());
+    }
+}

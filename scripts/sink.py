@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""A stand-in Datadog agent for load, profile and soak runs on loopback.
+
+Accepts the agent's endpoints and discards the payloads (measuring the tracer, not a
+receiver), counting what arrived: requests, bytes, trace chunks and spans (decoded with
+msgpack when it is importable, as in the test agent's .venv; otherwise chunks are read from
+the payload's array header and spans are not counted).
+
+  sink.py PORT [MODE]    MODE: up (default), hang (accept, never answer), 500, garbage
+
+GET /_stats answers the counts as JSON; SIGTERM prints them as JSON on stdout and exits.
+"""
+import http.server
+import json
+import signal
+import socketserver
+import sys
+import threading
+import time
+
+try:
+    import msgpack  # type: ignore
+except ImportError:  # pragma: no cover - depends on the interpreter
+    msgpack = None
+
+port = int(sys.argv[1])
+mode = sys.argv[2] if len(sys.argv) > 2 else "up"
+stats = {"requests": 0, "bytes": 0, "chunks": 0, "spans": 0, "mode": mode}
+lock = threading.Lock()
+
+
+def count(payload: bytes):
+    chunks = spans = 0
+    if msgpack is not None:
+        try:
+            traces = msgpack.unpackb(payload, raw=False, strict_map_key=False)
+            chunks = len(traces)
+            spans = sum(len(t) for t in traces)
+        except Exception:
+            pass
+    elif payload:
+        b = payload[0]
+        if 0x90 <= b <= 0x9F:
+            chunks = b & 0x0F
+        elif b == 0xDC and len(payload) >= 3:
+            chunks = int.from_bytes(payload[1:3], "big")
+        elif b == 0xDD and len(payload) >= 5:
+            chunks = int.from_bytes(payload[1:5], "big")
+    return chunks, spans
+
+
+class Sink(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self):
+        if self.path.startswith("/_stats"):
+            with lock:
+                body = json.dumps(stats).encode()
+            return self._send(200, body, "application/json")
+        n = int(self.headers.get("content-length", 0) or 0)
+        payload = self.rfile.read(n)
+        if mode == "hang":
+            time.sleep(3600)
+            return
+        if "/traces" in self.path:
+            chunks, spans = count(payload)
+            with lock:
+                stats["requests"] += 1
+                stats["bytes"] += n
+                stats["chunks"] += chunks
+                stats["spans"] += spans
+        if mode == "500":
+            return self._send(500, b"internal error", "text/plain")
+        if mode == "garbage":
+            self.wfile.write(b"\x00\xffNOT HTTP\r\n\r\n")
+            self.close_connection = True
+            return
+        self._send(200, b'{"rate_by_service":{}}', "application/json")
+
+    def _send(self, status, body, ctype):
+        self.send_response(status)
+        self.send_header("content-type", ctype)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_PUT = do_POST = do_GET = _answer
+
+    def log_message(self, *args):
+        pass
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+server = Server(("127.0.0.1", port), Sink)
+
+
+def stop(*_):
+    with lock:
+        print(json.dumps(stats), flush=True)
+    sys.exit(0)
+
+
+signal.signal(signal.SIGTERM, stop)
+server.serve_forever()

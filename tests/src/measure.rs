@@ -1,0 +1,179 @@
+//! Measurement support for the benches: a counting global allocator and CPU time per request
+//! summed over every thread of the process except the sink's, so the pipeline's exporter
+//! thread (span encoding and the HTTP send) is counted and the receiver is not.
+//!
+//! A bench opts in with
+//! `#[global_allocator] static GLOBAL: CountingAllocator = CountingAllocator;`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Threads whose name starts with this are the sink's and are left out of [`cpu_ns`].
+pub const SINK_THREAD: &str = "ddtrace-sink";
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+// Counting only inside `per_request`: an always-written counter shared by the request thread
+// and the exporter thread bounces its cache line between the cores and slows the very timings
+// criterion takes; a flag that is only read costs nothing.
+static COUNTING: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    // Per-thread count: always on, as it touches no shared memory. Const-initialised with no
+    // destructor, so it is safe to use from the allocator.
+    static THREAD_ALLOCATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+fn count() {
+    let _ = THREAD_ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+    if COUNTING.load(Ordering::Relaxed) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A global allocator that counts allocations (and reallocations) and defers to `System`.
+pub struct CountingAllocator;
+
+// SAFETY: every call is forwarded unchanged to `System`; the counter has no effect on memory.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// Allocations counted so far, on every thread, while counting was on (only with
+/// [`CountingAllocator`] installed).
+pub fn allocations() -> u64 {
+    ALLOCATIONS.load(Ordering::Relaxed)
+}
+
+/// Allocations made by the calling thread while `f` runs (the request thread's own, without
+/// the exporter's).
+pub fn count_thread_allocations(f: impl FnOnce()) -> u64 {
+    let before = THREAD_ALLOCATIONS.with(|n| n.get());
+    f();
+    THREAD_ALLOCATIONS.with(|n| n.get()) - before
+}
+
+/// Allocations on every thread while `f` runs.
+pub fn count_allocations(f: impl FnOnce()) -> u64 {
+    let before = allocations();
+    COUNTING.store(true, Ordering::Relaxed);
+    f();
+    COUNTING.store(false, Ordering::Relaxed);
+    allocations() - before
+}
+
+/// CPU time in nanoseconds consumed so far by this process's threads, the sink's excluded
+/// (from `/proc/self/task/*/schedstat`, nanosecond resolution). `None` off Linux.
+pub fn cpu_ns() -> Option<u64> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let dir = task.path();
+        let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if name.starts_with(SINK_THREAD) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(dir.join("schedstat")).unwrap_or_default();
+        total += stat
+            .split_whitespace()
+            .next()
+            .and_then(|ns| ns.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Some(total)
+}
+
+/// What one request costs over `n` runs of `request`: wall time on the calling thread, CPU
+/// time of every thread but the sink's, and allocations. `flush` runs before and after so the
+/// exporter's work for exactly these requests is inside the window.
+#[derive(Debug, Clone, Copy)]
+pub struct PerRequest {
+    /// CPU nanoseconds per request, all threads but the sink's.
+    pub cpu_ns: f64,
+    /// Allocations per request, all threads.
+    pub allocations: f64,
+    /// Allocations per request made on the request thread.
+    pub thread_allocations: f64,
+}
+
+/// Runs `request` `n` times (after a warm-up) between two `flush` calls and divides.
+pub fn per_request(n: u64, mut flush: impl FnMut(), mut request: impl FnMut()) -> PerRequest {
+    for _ in 0..n / 10 {
+        request();
+    }
+    flush();
+    let cpu0 = cpu_ns().unwrap_or(0);
+    let mut thread_allocations = 0;
+    let allocations = count_allocations(|| {
+        thread_allocations = count_thread_allocations(|| {
+            for _ in 0..n {
+                request();
+            }
+        });
+        flush();
+    });
+    let cpu1 = cpu_ns().unwrap_or(0);
+    PerRequest {
+        cpu_ns: cpu1.saturating_sub(cpu0) as f64 / n as f64,
+        allocations: allocations as f64 / n as f64,
+        thread_allocations: thread_allocations as f64 / n as f64,
+    }
+}
+
+/// Runs every case `rounds` times, interleaved (so drift on a shared machine spreads over all
+/// cases), `n` requests each, and returns each case's median.
+pub fn interleaved(
+    rounds: usize,
+    n: u64,
+    mut flush: impl FnMut(),
+    cases: &mut [&mut dyn FnMut()],
+) -> Vec<PerRequest> {
+    let mut samples = vec![Vec::with_capacity(rounds); cases.len()];
+    for _ in 0..rounds {
+        for (case, out) in cases.iter_mut().zip(samples.iter_mut()) {
+            out.push(per_request(n, &mut flush, &mut **case));
+        }
+    }
+    samples
+        .into_iter()
+        .map(|mut s| {
+            let mid = s.len() / 2;
+            let by = |f: fn(&PerRequest) -> f64, s: &mut Vec<PerRequest>| {
+                s.sort_by(|a, b| f(a).total_cmp(&f(b)));
+                f(&s[mid])
+            };
+            PerRequest {
+                cpu_ns: by(|m| m.cpu_ns, &mut s),
+                allocations: by(|m| m.allocations, &mut s),
+                thread_allocations: by(|m| m.thread_allocations, &mut s),
+            }
+        })
+        .collect()
+}
+
+/// Prints one line of the per-request table the benches end with.
+pub fn report(group: &str, case: &str, bare: Option<PerRequest>, m: PerRequest) {
+    let over = bare
+        .map(|b| {
+            format!(
+                " | over bare: +{:.2} µs cpu, +{:.1} allocs on the request thread",
+                (m.cpu_ns - b.cpu_ns) / 1000.0,
+                m.thread_allocations - b.thread_allocations
+            )
+        })
+        .unwrap_or_default();
+    println!(
+        "{group} | {case:<50} | cpu {:>6.2} µs/request (all threads but the sink) | allocs/request {:>5.1} on the request thread, {:>5.1} in all{over}",
+        m.cpu_ns / 1000.0,
+        m.thread_allocations,
+        m.allocations
+    );
+}
