@@ -8,7 +8,8 @@ the payload's array header and spans are not counted).
 
   sink.py PORT [MODE]    MODE: up (default), hang (accept, never answer), 500, garbage
 
-GET /_stats answers the counts as JSON; SIGTERM prints them as JSON on stdout and exits.
+GET /_stats answers the counts as JSON; GET /_stats?from_ns=A&to_ns=B adds "spans_in_window",
+the spans whose start is in [A, B) (needs msgpack). SIGTERM prints the counts and exits.
 """
 import http.server
 import json
@@ -26,6 +27,7 @@ except ImportError:  # pragma: no cover - depends on the interpreter
 port = int(sys.argv[1])
 mode = sys.argv[2] if len(sys.argv) > 2 else "up"
 stats = {"requests": 0, "bytes": 0, "chunks": 0, "spans": 0, "mode": mode}
+starts = []  # span start times (ns), when msgpack can decode the payloads
 lock = threading.Lock()
 
 
@@ -36,6 +38,8 @@ def count(payload: bytes):
             traces = msgpack.unpackb(payload, raw=False, strict_map_key=False)
             chunks = len(traces)
             spans = sum(len(t) for t in traces)
+            with lock:
+                starts.extend(s.get("start", 0) for t in traces for s in t)
         except Exception:
             pass
     elif payload:
@@ -54,8 +58,15 @@ class Sink(http.server.BaseHTTPRequestHandler):
 
     def _answer(self):
         if self.path.startswith("/_stats"):
+            query = dict(
+                kv.split("=", 1) for kv in self.path.partition("?")[2].split("&") if "=" in kv
+            )
             with lock:
-                body = json.dumps(stats).encode()
+                answer = dict(stats)
+                if "from_ns" in query and "to_ns" in query:
+                    lo, hi = int(query["from_ns"]), int(query["to_ns"])
+                    answer["spans_in_window"] = sum(1 for t in starts if lo <= t < hi)
+                body = json.dumps(answer).encode()
             return self._send(200, body, "application/json")
         n = int(self.headers.get("content-length", 0) or 0)
         payload = self.rfile.read(n)

@@ -65,6 +65,34 @@ pub fn request(
     Ok(response)
 }
 
+/// Sends `GET target`, reads until `until` appears in what arrived (the head and the first
+/// streamed chunk, say), then closes the connection: a client going away mid-stream.
+pub fn get_and_disconnect(
+    port: u16,
+    target: &str,
+    headers: &[(&str, &str)],
+    until: &[u8],
+) -> io::Result<()> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(15)))?;
+    let mut head = format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !seen.windows(until.len()).any(|w| w == until) {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Err(invalid("closed before the expected bytes"));
+        }
+        seen.extend_from_slice(&buf[..n]);
+    }
+    Ok(())
+}
+
 /// `GET path` returning (status, body text), for agent and readiness checks.
 pub fn blocking_get(port: u16, path: &str) -> Result<(u16, String), String> {
     request(port, "GET", path, &[], b"")

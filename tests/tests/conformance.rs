@@ -39,6 +39,11 @@ fn axum_http_vectors() {
     suite::http_vectors(&AXUM);
 }
 
+#[test]
+fn axum_concurrency_and_disconnects() {
+    suite::concurrency_and_disconnects(&AXUM);
+}
+
 const ACTIX_WEB: AppSpec = AppSpec {
     framework: "actix-web",
     package: "ddtrace-examples",
@@ -72,6 +77,11 @@ fn actix_web_propagation_vectors() {
 #[test]
 fn actix_web_http_vectors() {
     suite::http_vectors(&ACTIX_WEB);
+}
+
+#[test]
+fn actix_web_concurrency_and_disconnects() {
+    suite::concurrency_and_disconnects(&ACTIX_WEB);
 }
 
 const POEM: AppSpec = AppSpec {
@@ -109,6 +119,11 @@ fn poem_http_vectors() {
     suite::http_vectors(&POEM);
 }
 
+#[test]
+fn poem_concurrency_and_disconnects() {
+    suite::concurrency_and_disconnects(&POEM);
+}
+
 const ROCKET: AppSpec = AppSpec {
     framework: "rocket",
     package: "ddtrace-examples",
@@ -142,6 +157,11 @@ fn rocket_propagation_vectors() {
 #[test]
 fn rocket_http_vectors() {
     suite::http_vectors(&ROCKET);
+}
+
+#[test]
+fn rocket_concurrency_and_disconnects() {
+    suite::concurrency_and_disconnects(&ROCKET);
 }
 
 #[test]

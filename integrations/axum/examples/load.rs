@@ -1,5 +1,8 @@
-//! The server `scripts/load.sh` drives with wrk: `GET /users/{id}`, bare or traced
-//! (`LOAD_MODE=bare|traced`), on `127.0.0.1:$PORT`, flushing on SIGTERM.
+//! The server `scripts/load.sh`, `faults.sh` and `soak.sh` drive with wrk: `GET /users/{id}` on
+//! `127.0.0.1:$PORT`, flushing on SIGTERM. `LOAD_MODE` picks the instrumentation: `bare`,
+//! `traced` (this project, the default), or a peer on the same Datadog pipeline for comparison:
+//! `otel-tower` (opentelemetry-instrumentation-tower), `axum-tracing-opentelemetry`,
+//! `trace-layer` (tower-http `TraceLayer` through tracing-opentelemetry).
 
 use axum::extract::Path;
 use axum::routing::get;
@@ -12,13 +15,30 @@ async fn user(Path(id): Path<String>) -> String {
 
 #[tokio::main]
 async fn main() {
-    let traced = std::env::var("LOAD_MODE").as_deref() != Ok("bare");
-    let guard = traced.then(ddtrace_core::init);
+    let mode = std::env::var("LOAD_MODE").unwrap_or_else(|_| "traced".into());
+    let guard = (mode != "bare").then(ddtrace_core::init);
     let app = Router::new().route("/users/{id}", get(user));
-    let app = if traced {
-        app.layer(DatadogLayer::new())
-    } else {
-        app
+    let app = match mode.as_str() {
+        "bare" => app,
+        "otel-tower" => {
+            use opentelemetry_instrumentation_tower::http::{extractors, server};
+            match server::LayerBuilder::builder()
+                .with_metrics(false)
+                .with_route_extractor(extractors::AxumMatchedPathExtractor)
+                .build()
+            {
+                Ok(layer) => app.layer(layer),
+                Err(e) => {
+                    eprintln!("load: opentelemetry-instrumentation-tower: {e}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        "axum-tracing-opentelemetry" => {
+            app.layer(axum_tracing_opentelemetry::middleware::OtelAxumLayer::default())
+        }
+        "trace-layer" => app.layer(tower_http::trace::TraceLayer::new_for_http()),
+        _ => app.layer(DatadogLayer::new()),
     };
     let port: u16 = std::env::var("PORT")
         .ok()

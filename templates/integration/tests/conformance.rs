@@ -43,3 +43,8 @@ fn foo_http_vectors() {
 fn foo_agent_failures() {
     suite::agent_failures(&FOO);
 }
+
+#[test]
+fn foo_concurrency_and_disconnects() {
+    suite::concurrency_and_disconnects(&FOO);
+}
