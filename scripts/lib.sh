@@ -14,6 +14,7 @@ build_load_app() {
 }
 
 # start_sink PORT MODE: a stand-in agent (scripts/sink.py) on PORT; sets $sink_pid.
+# SINK_DECODE=0 in the environment makes it count trace chunks without decoding spans.
 start_sink() {
   $py scripts/sink.py "$1" "$2" >/dev/null &
   sink_pid=$!

@@ -18,7 +18,6 @@ trap 'stop_sink; kill ${app_pid:-} 2>/dev/null || true; rm -rf "$work"' EXIT
 
 agent_port=$(free_port)
 app_port=$(free_port)
-start_sink "$agent_port" up
 start_app "$app_port" traced "http://127.0.0.1:$agent_port" "$work/app.log"
 sample_rss "$app_pid" "$work/rss" &
 url="http://127.0.0.1:$app_port/users/42"
