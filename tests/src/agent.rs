@@ -15,10 +15,22 @@ pub struct TestAgent {
 
 /// A free loopback port (the listener is closed before the port is handed out).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free loopback port")
+    let [port] = free_ports();
+    port
+}
+
+/// `N` distinct free loopback ports: the listeners are held together until all are bound, so
+/// the kernel cannot hand the same port out twice.
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: Vec<TcpListener> = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("no free loopback port"))
+        .collect();
+    std::array::from_fn(|i| {
+        listeners[i]
+            .local_addr()
+            .map(|a| a.port())
+            .expect("bound listener has an address")
+    })
 }
 
 /// Where the agent executable is: `$DDAPM_TEST_AGENT`, the workspace's `.venv`, or `PATH`.
@@ -36,14 +48,14 @@ fn agent_binary() -> PathBuf {
 impl TestAgent {
     /// Starts an agent on free ports and waits until it answers.
     pub fn start() -> TestAgent {
-        let port = free_port();
+        let [port, otlp_http, otlp_grpc] = free_ports();
         let log = std::env::temp_dir().join(format!("ddapm-test-agent-{port}.log"));
         let log_file = std::fs::File::create(&log).expect("agent log file");
         let binary = agent_binary();
         let child = Command::new(&binary)
             .args(["--port", &port.to_string()])
-            .args(["--otlp-http-port", &free_port().to_string()])
-            .args(["--otlp-grpc-port", &free_port().to_string()])
+            .args(["--otlp-http-port", &otlp_http.to_string()])
+            .args(["--otlp-grpc-port", &otlp_grpc.to_string()])
             .env("ENABLED_CHECKS", "trace_count_header,meta_tracer_version_header,trace_content_length")
             .env("DD_POOL_TRACE_CHECK_FAILURES", "true")
             .env("LOG_LEVEL", "WARNING")
