@@ -4,11 +4,17 @@
 # (exporter included), with traces delivered to a discarding sink in another process.
 # Each case runs 1,000 and 3,000 requests; the difference / 2,000 removes startup costs.
 # Usage: scripts/profile.sh [case ...]   (default: every case, with and without headers)
+#        PROFILE_BENCH=core scripts/profile.sh floor+headers same+headers ours+headers
+#        (the core bench: the pipeline's floor, the floor with the same attributes, ours)
 # Annotated profiles stay in target/profile/<case>.3000.out-01 (callgrind_annotate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
-bin=$(cargo bench -p ddtrace-axum --bench overhead --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))/\1/p' | tail -1)
+if [ "${PROFILE_BENCH:-axum}" = core ]; then
+  bin=$(cargo bench -p ddtrace-core --bench request_span --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))/\1/p' | tail -1)
+else
+  bin=$(cargo bench -p ddtrace-axum --bench overhead --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))/\1/p' | tail -1)
+fi
 [ -x "$bin" ] || { echo "bench binary not found" >&2; exit 1; }
 out="${CARGO_TARGET_DIR:-target}/profile"
 mkdir -p "$out"

@@ -7,7 +7,7 @@
 //!
 //! `cargo bench -p ddtrace-core --bench request_span`
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::{black_box, criterion_group, Criterion};
 use ddtrace_conformance::measure::{count_thread_allocations, CountingAllocator};
 use ddtrace_core::{Config, Integration, RequestInfo, RequestTracer};
 use opentelemetry::propagation::Extractor;
@@ -153,5 +153,42 @@ fn bench(c: &mut Criterion) {
     guard.shutdown();
 }
 
+/// `DDTRACE_PROFILE=floor|same|ours[+headers]` runs one case `DDTRACE_PROFILE_N` times
+/// (default 20,000) without criterion, for callgrind (see `scripts/profile.sh`).
+fn profile(spec: &str) {
+    let (case, with_headers) = match spec.strip_suffix("+headers") {
+        Some(case) => (case, true),
+        None => (spec, false),
+    };
+    let n: u64 = std::env::var("DDTRACE_PROFILE_N")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_000);
+    let guard = ddtrace_conformance::inproc::pipeline_to_sink();
+    let provider = guard.provider().expect("installed").clone();
+    let tracer = provider.tracer("bench");
+    let request_tracer =
+        RequestTracer::new(Integration::new("axum", "axum.request"), Config::default());
+    let h = headers(with_headers);
+    for _ in 0..n {
+        match case {
+            "floor" => minimal(&tracer, &h, true),
+            "same" => floor_same_attributes(&tracer, &h),
+            "ours" => ours(&request_tracer, &h),
+            other => panic!("no case {other}"),
+        }
+    }
+    guard.shutdown();
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    match std::env::var("DDTRACE_PROFILE") {
+        Ok(spec) => profile(&spec),
+        Err(_) => {
+            benches();
+            Criterion::default().configure_from_args().final_summary();
+        }
+    }
+}

@@ -64,30 +64,34 @@ const BAGGAGE: usize = 13;
 
 /// The index of `name` (any case) in [`PROPAGATION_HEADERS`].
 fn propagation_index(name: &str) -> Option<usize> {
-    // Called for every request header and every propagator lookup: the length selects at most
-    // two candidates, so most names are rejected without reading them.
-    let candidates: &[usize] = match name.len() {
-        2 => &[12],
-        7 => &[13],
-        10 => &[1, 10],
-        11 => &[0, 8],
-        12 => &[7, 9],
-        14 => &[6],
-        16 => &[5],
-        17 => &[11],
-        18 => &[2],
-        19 => &[3],
-        27 => &[4],
-        _ => &[],
+    // Called for every request header and every propagator lookup: the length and the first
+    // byte select the one candidate, so most names are rejected without reading them and a
+    // match costs one memcmp.
+    let bytes = name.as_bytes();
+    let i = match (bytes.len(), bytes.first()?.to_ascii_lowercase()) {
+        (2, b'b') => 12,
+        (7, b'b') => 13,
+        (10, b't') => 1,
+        (10, b'x') => 10,
+        (11, b't') => 0,
+        (11, b'x') => 8,
+        // x-b3-traceid, x-b3-sampled
+        (12, b'x') => match bytes[5].to_ascii_lowercase() {
+            b't' => 7,
+            b's' => 9,
+            _ => return None,
+        },
+        (14, b'x') => 6,
+        (16, b'x') => 5,
+        (17, b'x') => 11,
+        (18, b'x') => 2,
+        (19, b'x') => 3,
+        (27, b'x') => 4,
+        _ => return None,
     };
-    candidates
-        .iter()
-        .copied()
-        // Names usually arrive lower-case (http's `HeaderMap`, the propagators' keys): an exact
-        // comparison first is a memcmp.
-        .find(|&i| {
-            PROPAGATION_HEADERS[i] == name || PROPAGATION_HEADERS[i].eq_ignore_ascii_case(name)
-        })
+    let candidate = PROPAGATION_HEADERS[i];
+    // Names usually arrive lower-case (http's `HeaderMap`, the propagators' keys).
+    (candidate.as_bytes() == bytes || candidate.eq_ignore_ascii_case(name)).then_some(i)
 }
 
 impl<'a, H: HeaderSource + ?Sized> HeaderExtractor<'a, H> {
