@@ -153,17 +153,9 @@ fn bench(c: &mut Criterion) {
     guard.shutdown();
 }
 
-/// `DDTRACE_PROFILE=floor|same|ours[+headers]` runs one case `DDTRACE_PROFILE_N` times
-/// (default 20,000) without criterion, for callgrind (see `scripts/profile.sh`).
-fn profile(spec: &str) {
-    let (case, with_headers) = match spec.strip_suffix("+headers") {
-        Some(case) => (case, true),
-        None => (spec, false),
-    };
-    let n: u64 = std::env::var("DDTRACE_PROFILE_N")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(20_000);
+/// `DDTRACE_PROFILE=floor|same|ours[+headers]`: one case in a loop, for callgrind
+/// (`PROFILE_BENCH=core scripts/profile.sh`).
+fn profile(case: &str, with_headers: bool, n: u64) {
     let guard = ddtrace_conformance::inproc::pipeline_to_sink();
     let provider = guard.provider().expect("installed").clone();
     let tracer = provider.tracer("bench");
@@ -184,9 +176,9 @@ fn profile(spec: &str) {
 criterion_group!(benches, bench);
 
 fn main() {
-    match std::env::var("DDTRACE_PROFILE") {
-        Ok(spec) => profile(&spec),
-        Err(_) => {
+    match ddtrace_conformance::measure::profile_spec() {
+        Some((case, headers, n)) => profile(&case, headers, n),
+        None => {
             benches();
             Criterion::default().configure_from_args().final_summary();
         }

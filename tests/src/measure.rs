@@ -105,7 +105,7 @@ pub struct PerRequest {
 }
 
 /// Runs `request` `n` times (after a warm-up) between two `flush` calls and divides.
-pub fn per_request(n: u64, mut flush: impl FnMut(), mut request: impl FnMut()) -> PerRequest {
+pub fn per_request(n: u64, flush: impl Fn(), request: impl Fn()) -> PerRequest {
     for _ in 0..n / 10 {
         request();
     }
@@ -128,18 +128,19 @@ pub fn per_request(n: u64, mut flush: impl FnMut(), mut request: impl FnMut()) -
     }
 }
 
-/// Runs every case `rounds` times, interleaved (so drift on a shared machine spreads over all
-/// cases), `n` requests each, and returns each case's median.
+/// Runs each of `cases` cases `rounds` times, interleaved (so drift on a shared machine
+/// spreads over all cases), `n` requests each, and returns each case's median.
 pub fn interleaved(
     rounds: usize,
     n: u64,
-    mut flush: impl FnMut(),
-    cases: &mut [&mut dyn FnMut()],
+    flush: impl Fn(),
+    cases: usize,
+    request: impl Fn(usize),
 ) -> Vec<PerRequest> {
-    let mut samples = vec![Vec::with_capacity(rounds); cases.len()];
+    let mut samples = vec![Vec::with_capacity(rounds); cases];
     for _ in 0..rounds {
-        for (case, out) in cases.iter_mut().zip(samples.iter_mut()) {
-            out.push(per_request(n, &mut flush, &mut **case));
+        for (case, out) in samples.iter_mut().enumerate() {
+            out.push(per_request(n, &flush, || request(case)));
         }
     }
     samples
@@ -157,6 +158,43 @@ pub fn interleaved(
             }
         })
         .collect()
+}
+
+/// The table every bench ends with: for each case named in `names` (the first is the bare
+/// framework), without and with incoming trace headers, CPU per request over every thread but
+/// the sink's (the exporter included, the pipeline flushed around each round) and allocations,
+/// as the median of 5 interleaved rounds. `request(case, headers)` serves one request.
+pub fn cpu_table(
+    group: &str,
+    provider: &opentelemetry_sdk::trace::SdkTracerProvider,
+    names: &[&str],
+    request: impl Fn(usize, bool),
+) {
+    let flush = || {
+        let _ = provider.force_flush();
+    };
+    for headers in [false, true] {
+        let results = interleaved(5, 5_000, flush, names.len(), |case| request(case, headers));
+        let suffix = if headers { " + headers" } else { "" };
+        for (name, m) in names.iter().zip(&results) {
+            report(group, &format!("{name}{suffix}"), Some(results[0]), *m);
+        }
+    }
+}
+
+/// The profile mode of the benches: `DDTRACE_PROFILE=<case>[+headers]` names one case to run
+/// `DDTRACE_PROFILE_N` times (default 20,000) without criterion, under callgrind
+/// (`scripts/profile.sh`). Returns (case, with headers, count), or `None` to run criterion.
+pub fn profile_spec() -> Option<(String, bool, u64)> {
+    let spec = std::env::var("DDTRACE_PROFILE").ok()?;
+    let n = std::env::var("DDTRACE_PROFILE_N")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_000);
+    Some(match spec.strip_suffix("+headers") {
+        Some(case) => (case.to_string(), true, n),
+        None => (spec, false, n),
+    })
 }
 
 /// Prints one line of the per-request table the benches end with.

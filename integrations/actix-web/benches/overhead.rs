@@ -81,31 +81,17 @@ fn bench(c: &mut Criterion) {
     group.finish();
 
     let provider = guard.provider().expect("installed").clone();
-    let flush = || {
-        let _ = provider.force_flush();
-    };
     let names = [
         "bare",
         "DatadogTracing (this project)",
         "opentelemetry-instrumentation-actix-web 0.25",
     ];
-    for headers in [false, true] {
-        let (mut a, mut b, mut c) = (
-            || system.block_on(run(&bare, headers)),
-            || system.block_on(run(&ours, headers)),
-            || system.block_on(run(&peer, headers)),
-        );
-        let results = measure::interleaved(5, 5_000, flush, &mut [&mut a, &mut b, &mut c]);
-        let suffix = if headers { " + headers" } else { "" };
-        for (name, m) in names.iter().zip(&results) {
-            measure::report(
-                "actix-web",
-                &format!("{name}{suffix}"),
-                Some(results[0]),
-                *m,
-            );
-        }
-    }
+    // The three apps have different types: one request per case, chosen by index.
+    measure::cpu_table("actix-web", &provider, &names, |case, headers| match case {
+        0 => system.block_on(run(&bare, headers)),
+        1 => system.block_on(run(&ours, headers)),
+        _ => system.block_on(run(&peer, headers)),
+    });
     guard.shutdown();
 }
 

@@ -116,35 +116,15 @@ fn bench(c: &mut Criterion) {
     }
     group.finish();
 
-    // CPU per request, all threads but the sink's: the median of 5 interleaved rounds.
-    let flush = || {
-        let _ = provider.force_flush();
-    };
-    for headers in [false, true] {
-        let mut runs: Vec<Box<dyn FnMut()>> = apps
-            .iter()
-            .map(|(_, app)| Box::new(|| drop(one(app, headers))) as Box<dyn FnMut()>)
-            .collect();
-        let mut cases: Vec<&mut dyn FnMut()> = runs.iter_mut().map(|r| &mut **r as _).collect();
-        let results = measure::interleaved(5, 5_000, flush, &mut cases);
-        let suffix = if headers { " + headers" } else { "" };
-        for ((name, _), m) in apps.iter().zip(&results) {
-            measure::report("axum", &format!("{name}{suffix}"), Some(results[0]), *m);
-        }
-    }
+    let names: Vec<&str> = apps.iter().map(|(name, _)| *name).collect();
+    measure::cpu_table("axum", &provider, &names, |case, headers| {
+        one(&apps[case].1, headers);
+    });
     guard.shutdown();
 }
 
 /// The `DDTRACE_PROFILE` mode: one case in a loop, then the exporter flushed.
-fn profile(spec: &str) {
-    let (case, headers) = match spec.strip_suffix("+headers") {
-        Some(case) => (case, true),
-        None => (spec, false),
-    };
-    let n: u64 = std::env::var("DDTRACE_PROFILE_N")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(20_000);
+fn profile(case: &str, headers: bool, n: u64) {
     let guard = ddtrace_conformance::inproc::pipeline_to_sink();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -173,9 +153,9 @@ fn profile(spec: &str) {
 criterion_group!(benches, bench);
 
 fn main() {
-    match std::env::var("DDTRACE_PROFILE") {
-        Ok(spec) => profile(&spec),
-        Err(_) => {
+    match measure::profile_spec() {
+        Some((case, headers, n)) => profile(&case, headers, n),
+        None => {
             benches();
             Criterion::default().configure_from_args().final_summary();
         }

@@ -63,26 +63,13 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
-    // CPU per request over every thread but the sink's (exporter included), median of 5
-    // interleaved rounds, and allocations per request.
     let provider = guard.provider().expect("installed").clone();
-    let flush = || {
-        let _ = provider.force_flush();
-    };
-    for headers in [false, true] {
-        let (mut a, mut b) = (
-            || rt.block_on(run(&bare, headers)),
-            || rt.block_on(run(&traced, headers)),
-        );
-        let results = measure::interleaved(5, 5_000, flush, &mut [&mut a, &mut b]);
-        let suffix = if headers { " + headers" } else { "" };
-        for (name, m) in ["bare", "DatadogMiddleware (this project)"]
-            .iter()
-            .zip(&results)
-        {
-            measure::report("poem", &format!("{name}{suffix}"), Some(results[0]), *m);
-        }
-    }
+    let names = ["bare", "DatadogMiddleware (this project)"];
+    // Different types: one request per case, chosen by index.
+    measure::cpu_table("poem", &provider, &names, |case, headers| match case {
+        0 => rt.block_on(run(&bare, headers)),
+        _ => rt.block_on(run(&traced, headers)),
+    });
     guard.shutdown();
 }
 

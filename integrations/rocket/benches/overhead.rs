@@ -67,26 +67,16 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
-    // CPU per request over every thread but the sink's (exporter included), median of 5
-    // interleaved rounds, and allocations per request.
     let provider = guard.provider().expect("installed").clone();
-    let flush = || {
-        let _ = provider.force_flush();
-    };
-    for headers in [false, true] {
-        let (mut a, mut b) = (
-            || rt.block_on(run(&bare, headers)),
-            || rt.block_on(run(&ours, headers)),
-        );
-        let results = measure::interleaved(5, 5_000, flush, &mut [&mut a, &mut b]);
-        let suffix = if headers { " + headers" } else { "" };
-        for (name, m) in ["bare", "DatadogFairing + traced (this project)"]
-            .iter()
-            .zip(&results)
-        {
-            measure::report("rocket", &format!("{name}{suffix}"), Some(results[0]), *m);
-        }
-    }
+    measure::cpu_table(
+        "rocket",
+        &provider,
+        &["bare", "DatadogFairing + traced (this project)"],
+        |case, headers| {
+            let app = if case == 0 { &bare } else { &ours };
+            rt.block_on(run(app, headers));
+        },
+    );
     guard.shutdown();
 }
 
