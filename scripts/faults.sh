@@ -9,12 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-20}"
 rate="${2:-1000}"
-[ -x .venv/bin/python ] || scripts/install-test-agent.sh >/dev/null   # msgpack, to count spans
 source scripts/lib.sh
-ensure_wrk
-build_load_app
-work=$(mktemp -d)
-trap 'stop_sink; kill ${app_pid:-} 2>/dev/null || true; rm -rf "$work"' EXIT
+prepare_load_run   # .venv (msgpack to count spans), wrk, the load example, $work, cleanup
 
 printf '%-8s %9s %9s %9s %11s %10s %6s %16s %10s\n' mode requests p50 p99 "p99/up" "RSS peak" logs "resumed (spans)" "exit"
 up_p99=

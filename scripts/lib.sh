@@ -1,9 +1,20 @@
-# Shared helpers of the load, fault and soak scripts (sourced, not run).
+# Shared helpers of the load, fault, soak and profile scripts (sourced, not run).
 
+# The test agent's .venv has msgpack, which the sink uses to count spans.
+[ -x .venv/bin/python ] || scripts/install-test-agent.sh >/dev/null
 py=python3
 [ -x .venv/bin/python ] && py=.venv/bin/python
 
 free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# prepare_load_run: wrk, the load example ($load_bin), a scratch dir ($work) and an exit trap
+# that stops the sink and the app and removes the scratch dir.
+prepare_load_run() {
+  ensure_wrk
+  build_load_app
+  work=$(mktemp -d)
+  trap 'stop_sink; kill ${app_pid:-} 2>/dev/null || true; rm -rf "$work"' EXIT
+}
 
 ensure_wrk() { command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }; }
 

@@ -9,12 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-10}"
 conns="${2:-32}"
-[ -x .venv/bin/python ] || scripts/install-test-agent.sh >/dev/null   # msgpack, to count spans
 source scripts/lib.sh
-ensure_wrk
-build_load_app
-work=$(mktemp -d)
-trap 'stop_sink; rm -rf "$work"' EXIT
+prepare_load_run   # .venv (msgpack to count spans), wrk, the load example, $work, cleanup
 
 sink_port=$(free_port)
 # Trace chunks from the payload header (one span per trace here): no decoding on the 2 cores.

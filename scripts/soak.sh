@@ -9,12 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 minutes="${1:-10}"
 rate="${2:-1000}"
-[ -x .venv/bin/python ] || scripts/install-test-agent.sh >/dev/null   # msgpack, to count spans
 source scripts/lib.sh
-ensure_wrk
-build_load_app
-work=$(mktemp -d)
-trap 'stop_sink; kill ${app_pid:-} 2>/dev/null || true; rm -rf "$work"' EXIT
+prepare_load_run   # .venv (msgpack to count spans), wrk, the load example, $work, cleanup
 
 agent_port=$(free_port)
 app_port=$(free_port)
