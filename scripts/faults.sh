@@ -33,7 +33,7 @@ for mode in up down hang 500 garbage; do
   sent=$(wrk_field "$back" requests)
   start=$(date +%s.%N)
   kill -TERM "$app_pid"; code=0; wait "$app_pid" || code=$?
-  took=$(echo "$(date +%s.%N) - $start" | bc)
+  took=$($py -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.3f}")' "$start" "$(date +%s.%N)")
   stop_sink
   peak=$(sort -k2 -n "$work/$mode.rss" | tail -1 | awk '{print $2}')
   [ -n "$up_p99" ] || up_p99=$p99
@@ -45,7 +45,7 @@ def us(v):
 print(f"{us(sys.argv[1]) / us(sys.argv[2]):.2f}")' "$p99" "$up_p99")
   printf '%-8s %9s %9s %9s %11s %7s KiB %6s %16s %10s\n' "$mode" "$(wrk_field "$out" requests)" \
     "$(wrk_field "$out" p50)" "$p99" "$ratio" "$peak" "$(wc -l <"$work/$mode.log")" "$got/$sent" \
-    "$code in ${took:0:4}s"
+    "$code in ${took}s"
   errors=$(wrk_field "$out" errors); [ -z "$errors" ] || echo "  $mode: $errors"
   if [ -s "$work/$mode.log" ]; then sed 's/^/  log: /' "$work/$mode.log" | head -5; fi
 done

@@ -35,7 +35,7 @@ run_case() { # name mode agent_url
   local delivered="-"
   [ "$agent" = "http://127.0.0.1:$down_port" ] || [ "$mode" = bare ] || delivered="$((spans_after - spans_before))/$requests"
   printf '%-52s %10s req/s %5s  p99 %-9s spans %-15s RSS %6s KiB\n' "$name" "$rps" \
-    "$(echo "scale=2; $rps / $bare_rps" | bc)" "$(wrk_field "$out" p99)" "$delivered" "$rss"
+    "$($py -c 'import sys; print(f"{float(sys.argv[1]) / float(sys.argv[2]):.2f}")' "$rps" "$bare_rps")" "$(wrk_field "$out" p99)" "$delivered" "$rss"
 }
 
 echo "wrk -t1 -c$conns -d${secs}s, axum GET /users/{id}, release build"
