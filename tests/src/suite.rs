@@ -1353,18 +1353,22 @@ pub fn agent_failures(spec: &AppSpec) {
 /// - 2,000 requests at once to `/child`, each with its own incoming trace id and parent: every
 ///   server span has the parent its request carried and every `child.work` span sits under its
 ///   own request's server span;
-/// - 10,000 clients going away mid-stream (`/stream`, after the first chunk), after a warm-up
-///   of as many: every request's span reaches the agent exactly once (a span left open never
-///   would), and the app's memory after the run is where it was before it.
+/// - 10,000 clients going away mid-stream (`/stream`, after the first chunk), three times,
+///   after a warm-up of as many: every request's span reaches the agent exactly once (a span
+///   left open never would), and in at least one round the app's memory ends where it began.
 pub fn concurrency_and_disconnects(spec: &AppSpec) {
     const CONCURRENT: usize = 2_000;
     // As many as the measured run, so allocator pools and the exporter's buffers have already
     // grown to what that load needs: growth after it is what the requests left behind.
     const WARM_UP: usize = 10_000;
     const DISCONNECTS: usize = 10_000;
-    // Growth allowed over the 10,000 disconnects. Measured on axum, rounds of 10,000 after the
-    // warm-up add 2.6, 0.1, 0.8, 0.1, 0.1 MiB: the allocator settling, not a leak. 4 MiB is
-    // 400 bytes per request; one leaked span with its attributes is more than 1 KiB.
+    const ROUNDS: usize = 3;
+    // Growth allowed over a round of 10,000 disconnects, in the best of three measured rounds:
+    // a leak grows in every round, the allocator settling does not. Measured after the warm-up,
+    // in MiB per round: axum 2.6, 0.1, 0.8, 0.1, 0.1; poem traced −2.9, +5.9, +1.8, 0, 0, −4.9
+    // and poem *without* this project +9.7, +6.8, +0.3, 0, +3.6, +1.2 (poem's own RSS moves by
+    // several MiB either way). 4 MiB is 400 bytes per request; one leaked span with its
+    // attributes is more than 1 KiB.
     const RSS_SLACK_KIB: u64 = 4096;
     let agent = TestAgent::start();
     let mut report = Report::default();
@@ -1435,12 +1439,15 @@ pub fn concurrency_and_disconnects(spec: &AppSpec) {
             failures.load(Ordering::Relaxed)
         };
         let mut failures = disconnect(0..WARM_UP);
-        let before = app.rss_kib();
-        failures += disconnect(WARM_UP..WARM_UP + DISCONNECTS);
-        let after = app.rss_kib();
-        (statuses, failures, before, after)
+        let mut rss = vec![app.rss_kib()];
+        for round in 0..ROUNDS {
+            let start = WARM_UP + round * DISCONNECTS;
+            failures += disconnect(start..start + DISCONNECTS);
+            rss.push(app.rss_kib());
+        }
+        (statuses, failures, rss)
     });
-    let (statuses, failures, before, after) = driven;
+    let (statuses, failures, rss) = driven;
     check_stop(&mut report, &stopped);
 
     let failed: Vec<_> = statuses.iter().filter(|s| !matches!(s, Ok(200))).collect();
@@ -1505,7 +1512,7 @@ pub fn concurrency_and_disconnects(spec: &AppSpec) {
             *per_id.entry(id).or_default() += 1;
         }
     }
-    let total = WARM_UP + DISCONNECTS;
+    let total = WARM_UP + ROUNDS * DISCONNECTS;
     let once = per_id.values().filter(|n| **n == 1).count();
     report.check(per_id.len() == total && once == total, || {
         format!(
@@ -1513,17 +1520,22 @@ pub fn concurrency_and_disconnects(spec: &AppSpec) {
             per_id.len()
         )
     });
-    match (before, after) {
-        (Some(before), Some(after)) => {
+    match rss.iter().copied().collect::<Option<Vec<u64>>>() {
+        Some(rss) => {
             println!(
-                "{}: RSS {before} KiB before {DISCONNECTS} disconnects, {after} KiB after",
+                "{}: RSS after the warm-up and after each round of {DISCONNECTS} disconnects: {rss:?} KiB",
                 spec.framework
             );
-            report.check(after <= before + RSS_SLACK_KIB, || {
-                format!("RSS grew from {before} KiB to {after} KiB over {DISCONNECTS} disconnects")
+            let least = rss
+                .windows(2)
+                .map(|w| w[1].saturating_sub(w[0]))
+                .min()
+                .unwrap_or(u64::MAX);
+            report.check(least <= RSS_SLACK_KIB, || {
+                format!("RSS grew in every round of {DISCONNECTS} disconnects: {rss:?} KiB")
             });
         }
-        _ => report.check(false, || "the app's RSS could not be read".into()),
+        None => report.check(false, || "the app's RSS could not be read".into()),
     }
     report.result("agent payload checks", agent.check_failures());
     report.finish(&format!("{} concurrency and disconnects", spec.framework));
