@@ -32,6 +32,8 @@ mod error;
 mod header_tags;
 mod headers;
 mod obfuscation;
+#[cfg(feature = "tracing-bridge")]
+mod outage;
 mod pipeline;
 pub mod propagation;
 mod recent;

@@ -118,8 +118,10 @@ impl Drop for TracerGuard {
 ///
 /// With the default `tracing-bridge` feature it also installs a `tracing` subscriber with the
 /// tracing-opentelemetry layer, so `#[instrument]` spans nest under request spans, and prints
-/// this project's configuration warnings to stderr. If the application already installed a
-/// subscriber, add [`tracing_layer`] to it instead.
+/// to stderr this project's configuration warnings, one warning when traces stop reaching the
+/// agent and one line when they reach it again (never a line per request or per payload), and
+/// the pipeline's own errors. If the application already installed a subscriber, add
+/// [`tracing_layer`] to it instead.
 ///
 /// ```no_run
 /// #[tokio::main]
@@ -142,6 +144,8 @@ pub fn init() -> TracerGuard {
 /// let _guard = ddtrace_core::init_with(builder.build());
 /// ```
 pub fn init_with(config: datadog_opentelemetry::configuration::Config) -> TracerGuard {
+    #[cfg(feature = "tracing-bridge")]
+    crate::outage::set_agent_url(&config.trace_agent_url());
     let provider = datadog_opentelemetry::tracing().with_config(config).init();
     let tracer = provider.tracer(SCOPE);
     *TRACER.write().unwrap_or_else(|p| p.into_inner()) = Some(tracer);
@@ -154,8 +158,19 @@ pub fn init_with(config: datadog_opentelemetry::configuration::Config) -> Tracer
     }
 }
 
-/// The tracing-opentelemetry layer bound to the installed pipeline, for applications that
-/// build their own `tracing` subscriber. Call it after [`init`].
+/// The `tracing` layer for applications that build their own subscriber. Call it after
+/// [`init`].
+///
+/// It is two layers in one:
+/// - tracing-opentelemetry bound to the installed pipeline, so `#[instrument]` spans nest under
+///   request spans;
+/// - the agent watcher: one `ddtrace` warning when traces stop reaching the Datadog Agent and one
+///   `ddtrace` info line when they reach it again, where the pipeline itself reports every
+///   failed payload (target `libdd_data_pipeline`, about once a second during an outage: filter
+///   it out, for example with `libdd_data_pipeline=off` in an `EnvFilter`). The watcher learns
+///   that the agent is back from the pipeline's debug event of a successful send; a subscriber
+///   that disables debug events everywhere still gets the warning, and a failure after five
+///   quiet minutes counts as a new outage.
 ///
 /// ```no_run
 /// use tracing_subscriber::layer::SubscriberExt;
@@ -168,12 +183,14 @@ pub fn init_with(config: datadog_opentelemetry::configuration::Config) -> Tracer
 ///     .init();
 /// ```
 #[cfg(feature = "tracing-bridge")]
-pub fn tracing_layer<S>(
-) -> tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry::global::BoxedTracer>
+pub fn tracing_layer<S>() -> impl tracing_subscriber::Layer<S>
 where
     S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
 {
-    tracing_opentelemetry::layer().with_tracer(global::tracer("tracing"))
+    use tracing_subscriber::Layer;
+    tracing_opentelemetry::layer()
+        .with_tracer(global::tracer("tracing"))
+        .and_then(crate::outage::layer())
 }
 
 #[cfg(feature = "tracing-bridge")]
@@ -184,12 +201,21 @@ fn install_subscriber(provider: &SdkTracerProvider) {
     use tracing_subscriber::Layer;
 
     let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("tracing"));
-    let warnings = tracing_subscriber::fmt::layer()
+    // This project's lines (configuration warnings, the agent watcher's), and the pipeline's
+    // own diagnostics as `DD_LOG_LEVEL` / `DD_TRACE_DEBUG` select them (errors by default).
+    // The exporter's per-payload events (`libdd_data_pipeline`) stay out: the watcher says
+    // the same once per outage.
+    let lines = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_filter(Targets::new().with_target("ddtrace", LevelFilter::WARN));
+        .with_filter(
+            Targets::new()
+                .with_target("ddtrace", LevelFilter::INFO)
+                .with_target("datadog_opentelemetry", LevelFilter::TRACE),
+        );
     if tracing_subscriber::registry()
         .with(otel)
-        .with(warnings)
+        .with(crate::outage::layer())
+        .with(lines)
         .try_init()
         .is_err()
     {

@@ -7,8 +7,14 @@ use std::net::TcpListener;
 
 /// Starts the sink on a free loopback port and returns the port.
 pub fn start_discarding_agent() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("sink bind");
-    let port = listener.local_addr().expect("sink addr").port();
+    start_discarding_agent_on(0).expect("sink bind")
+}
+
+/// Starts the sink on `port` (0: a free one), for an agent that comes back where it was;
+/// returns the port. It runs until the process ends.
+pub fn start_discarding_agent_on(port: u16) -> std::io::Result<u16> {
+    let listener = TcpListener::bind(("127.0.0.1", port))?;
+    let port = listener.local_addr()?.port();
     // Named so `measure::cpu_ns` leaves the receiver's CPU out.
     let spawned = std::thread::Builder::new()
         .name(crate::measure::SINK_THREAD.into())
@@ -21,10 +27,8 @@ pub fn start_discarding_agent() -> u16 {
                     });
             }
         });
-    if let Err(e) = spawned {
-        panic!("sink thread: {e}");
-    }
-    port
+    spawned?;
+    Ok(port)
 }
 
 /// Reads one HTTP/1.1 request (head and `content-length` body) and discards it; `false` when
