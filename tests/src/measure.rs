@@ -17,17 +17,51 @@ static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 // criterion takes; a flag that is only read costs nothing.
 static COUNTING: AtomicBool = AtomicBool::new(false);
 
+// Sizes are recorded only inside `allocation_sizes`, on the thread that called it.
+static SIZING: AtomicBool = AtomicBool::new(false);
+
+/// Upper bounds (bytes requested) of the size classes [`allocation_sizes`] reports, chosen
+/// where glibc's malloc changes paths on x86-64: fast bins up to 120 bytes, the per-thread
+/// cache up to 1,032, then the large bins, whose every allocation first consolidates the fast
+/// bins when they hold anything.
+pub const SIZE_CLASSES: [usize; 4] = [120, 1_032, 4_096, usize::MAX];
+
 thread_local! {
     // Per-thread count: always on, as it touches no shared memory. Const-initialised with no
     // destructor, so it is safe to use from the allocator.
     static THREAD_ALLOCATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    static THREAD_SIZING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static THREAD_SIZES: std::cell::Cell<[u64; 4]> = const { std::cell::Cell::new([0; 4]) };
 }
 
-fn count() {
+fn count(size: usize) {
     let _ = THREAD_ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
     if COUNTING.load(Ordering::Relaxed) {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
     }
+    if SIZING.load(Ordering::Relaxed) && THREAD_SIZING.try_with(|s| s.get()).unwrap_or(false) {
+        let class = SIZE_CLASSES
+            .iter()
+            .position(|&max| size <= max)
+            .unwrap_or(3);
+        let _ = THREAD_SIZES.try_with(|s| {
+            let mut counts = s.get();
+            counts[class] += 1;
+            s.set(counts);
+        });
+    }
+}
+
+/// Allocations (and reallocations, by their new size) the calling thread makes while `f`
+/// runs, per class of [`SIZE_CLASSES`].
+pub fn allocation_sizes(f: impl FnOnce()) -> [u64; 4] {
+    THREAD_SIZES.with(|s| s.set([0; 4]));
+    THREAD_SIZING.with(|s| s.set(true));
+    SIZING.store(true, Ordering::Relaxed);
+    f();
+    SIZING.store(false, Ordering::Relaxed);
+    THREAD_SIZING.with(|s| s.set(false));
+    THREAD_SIZES.with(|s| s.get())
 }
 
 /// A global allocator that counts allocations (and reallocations) and defers to `System`.
@@ -36,14 +70,14 @@ pub struct CountingAllocator;
 // SAFETY: every call is forwarded unchanged to `System`; the counter has no effect on memory.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
+        count(layout.size());
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
+        count(new_size);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -129,14 +163,14 @@ pub fn per_request(n: u64, flush: impl Fn(), request: impl Fn()) -> PerRequest {
 }
 
 /// Runs each of `cases` cases `rounds` times, interleaved (so drift on a shared machine
-/// spreads over all cases), `n` requests each, and returns each case's median.
-pub fn interleaved(
+/// spreads over all cases), `n` requests each: `result[case][round]`.
+pub fn interleaved_rounds(
     rounds: usize,
     n: u64,
     flush: impl Fn(),
     cases: usize,
     request: impl Fn(usize),
-) -> Vec<PerRequest> {
+) -> Vec<Vec<PerRequest>> {
     let mut samples = vec![Vec::with_capacity(rounds); cases];
     for _ in 0..rounds {
         for (case, out) in samples.iter_mut().enumerate() {
@@ -144,26 +178,34 @@ pub fn interleaved(
         }
     }
     samples
-        .into_iter()
-        .map(|mut s| {
-            let mid = s.len() / 2;
-            let by = |f: fn(&PerRequest) -> f64, s: &mut Vec<PerRequest>| {
-                s.sort_by(|a, b| f(a).total_cmp(&f(b)));
-                f(&s[mid])
-            };
-            PerRequest {
-                cpu_ns: by(|m| m.cpu_ns, &mut s),
-                allocations: by(|m| m.allocations, &mut s),
-                thread_allocations: by(|m| m.thread_allocations, &mut s),
-            }
-        })
-        .collect()
 }
 
+fn median_of(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn median(samples: &[PerRequest]) -> PerRequest {
+    let of = |f: fn(&PerRequest) -> f64| median_of(samples.iter().map(f).collect());
+    PerRequest {
+        cpu_ns: of(|m| m.cpu_ns),
+        allocations: of(|m| m.allocations),
+        thread_allocations: of(|m| m.thread_allocations),
+    }
+}
+
+/// Rounds of the CPU table: each is a few tens of milliseconds per case, so the scheduler and
+/// the exporter's flush timing move one round by about a microsecond per request. Compared
+/// round by round (the cases of a round run back to back), the sign of a difference is far
+/// steadier than either median.
+const CPU_ROUNDS: usize = 15;
+
 /// The table every bench ends with: for each case named in `names` (the first is the bare
-/// framework), without and with incoming trace headers, CPU per request over every thread but
-/// the sink's (the exporter included, the pipeline flushed around each round) and allocations,
-/// as the median of 5 interleaved rounds. `request(case, headers)` serves one request.
+/// framework, the second this project), without and with incoming trace headers, CPU per
+/// request over every thread but the sink's (the exporter included, the pipeline flushed around
+/// each round) and allocations, as the median of 15 interleaved rounds; then this project
+/// against each later case (the peers) round by round: in how many rounds its CPU was lower,
+/// and the median of the per-round differences. `request(case, headers)` serves one request.
 pub fn cpu_table(
     group: &str,
     provider: &opentelemetry_sdk::trace::SdkTracerProvider,
@@ -174,10 +216,28 @@ pub fn cpu_table(
         let _ = provider.force_flush();
     };
     for headers in [false, true] {
-        let results = interleaved(5, 5_000, flush, names.len(), |case| request(case, headers));
+        let rounds = interleaved_rounds(CPU_ROUNDS, 5_000, flush, names.len(), |case| {
+            request(case, headers)
+        });
+        let medians: Vec<PerRequest> = rounds.iter().map(|s| median(s)).collect();
         let suffix = if headers { " + headers" } else { "" };
-        for (name, m) in names.iter().zip(&results) {
-            report(group, &format!("{name}{suffix}"), Some(results[0]), *m);
+        for (name, m) in names.iter().zip(&medians) {
+            report(group, &format!("{name}{suffix}"), Some(medians[0]), *m);
+        }
+        let Some(ours) = rounds.get(1) else { continue };
+        for (name, peer) in names.iter().zip(&rounds).skip(2) {
+            let diffs: Vec<f64> = ours
+                .iter()
+                .zip(peer)
+                .map(|(a, b)| (a.cpu_ns - b.cpu_ns) / 1000.0)
+                .collect();
+            let lower = diffs.iter().filter(|d| **d < 0.0).count();
+            println!(
+                "{group} | {}{suffix} vs {name}: CPU lower in {lower} of {} rounds, median difference {:+.2} µs/request",
+                names[1],
+                diffs.len(),
+                median_of(diffs)
+            );
         }
     }
 }
@@ -195,6 +255,18 @@ pub fn profile_spec() -> Option<(String, bool, u64)> {
         Some(case) => (case.to_string(), true, n),
         None => (spec, false, n),
     })
+}
+
+/// Prints what [`allocation_sizes`] counted over `n` requests, per request.
+pub fn report_sizes(case: &str, n: u64, sizes: [u64; 4]) {
+    let per = |i: usize| sizes[i] as f64 / n.max(1) as f64;
+    eprintln!(
+        "{case}: allocations per request on the request thread by size: <=120 B {:.1}, <=1032 B {:.1}, <=4 KiB {:.1}, larger {:.1}",
+        per(0),
+        per(1),
+        per(2),
+        per(3)
+    );
 }
 
 /// Prints one line of the per-request table the benches end with.

@@ -137,17 +137,20 @@ fn profile(case: &str, headers: bool, n: u64) {
     else {
         panic!("no case {case}");
     };
-    for _ in 0..n {
-        rt.block_on(async {
-            let res = app
-                .clone()
-                .oneshot(request(headers))
-                .await
-                .expect("response");
-            res.into_body().collect().await.expect("body")
-        });
-    }
+    let sizes = measure::allocation_sizes(|| {
+        for _ in 0..n {
+            rt.block_on(async {
+                let res = app
+                    .clone()
+                    .oneshot(request(headers))
+                    .await
+                    .expect("response");
+                res.into_body().collect().await.expect("body")
+            });
+        }
+    });
     guard.shutdown();
+    measure::report_sizes(case, n, sizes);
 }
 
 criterion_group!(benches, bench);
