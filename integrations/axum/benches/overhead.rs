@@ -49,6 +49,18 @@ fn request(with_trace_headers: bool) -> Request<Body> {
     builder.body(Body::empty()).expect("request")
 }
 
+/// One request through `app`, its body collected.
+fn serve(rt: &tokio::runtime::Runtime, app: &Router, headers: bool) -> axum::body::Bytes {
+    rt.block_on(async {
+        let res = app
+            .clone()
+            .oneshot(request(headers))
+            .await
+            .expect("response");
+        res.into_body().collect().await.expect("body").to_bytes()
+    })
+}
+
 /// Every case of the run, built after the pipeline is installed (the peers read the global
 /// tracer provider and propagator when they are constructed).
 fn apps() -> Vec<(&'static str, Router)> {
@@ -88,16 +100,7 @@ fn bench(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let apps = apps();
-    let one = |app: &Router, headers: bool| {
-        rt.block_on(async {
-            let res = app
-                .clone()
-                .oneshot(request(headers))
-                .await
-                .expect("response");
-            res.into_body().collect().await.expect("body").to_bytes()
-        })
-    };
+    let one = |app: &Router, headers: bool| serve(&rt, app, headers);
 
     let mut group = c.benchmark_group("axum GET /users/{id}");
     group.measurement_time(Duration::from_secs(5));
@@ -139,14 +142,7 @@ fn profile(case: &str, headers: bool, n: u64) {
     };
     let sizes = measure::allocation_sizes(|| {
         for _ in 0..n {
-            rt.block_on(async {
-                let res = app
-                    .clone()
-                    .oneshot(request(headers))
-                    .await
-                    .expect("response");
-                res.into_body().collect().await.expect("body")
-            });
+            serve(&rt, app, headers);
         }
     });
     guard.shutdown();
