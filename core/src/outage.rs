@@ -157,15 +157,17 @@ impl<S: Subscriber> Layer<S> for OutageWatch {
         let Some(outcome) = classify(event.metadata()) else {
             return;
         };
-        let announcement = STATE
+        let Some(announcement) = STATE
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .observe(outcome, Instant::now());
+            .observe(outcome, Instant::now())
+        else {
+            return;
+        };
         let url = AGENT_URL.read().unwrap_or_else(|p| p.into_inner()).clone();
         let url = url.as_deref().unwrap_or("(not configured)");
         let line = match announcement {
-            None => return,
-            Some(Announcement::OutageBegan) => {
+            Announcement::OutageBegan => {
                 let mut reason = Reason::default();
                 event.record(&mut reason);
                 Line::Warn(format!(
@@ -173,10 +175,10 @@ impl<S: Subscriber> Layer<S> for OutageWatch {
                     reason.text()
                 ))
             }
-            Some(Announcement::OutageEnded {
+            Announcement::OutageEnded {
                 failed_sends,
                 lasted,
-            }) => Line::Info(format!(
+            } => Line::Info(format!(
                 "traces reach the Datadog Agent at {url} again, after {failed_sends} failed sends over {} s",
                 lasted.as_secs()
             )),

@@ -120,8 +120,8 @@ impl Drop for TracerGuard {
 /// tracing-opentelemetry layer, so `#[instrument]` spans nest under request spans, and prints
 /// to stderr this project's configuration warnings, one warning when traces stop reaching the
 /// agent and one line when they reach it again (never a line per request or per payload), and
-/// the pipeline's own errors. If the application already installed a subscriber, add
-/// [`tracing_layer`] to it instead.
+/// the pipeline's own diagnostics when `DD_LOG_LEVEL` asks for them. If the application
+/// already installed a subscriber, add [`tracing_layer`] to it instead.
 ///
 /// ```no_run
 /// #[tokio::main]
@@ -146,12 +146,14 @@ pub fn init() -> TracerGuard {
 pub fn init_with(config: datadog_opentelemetry::configuration::Config) -> TracerGuard {
     #[cfg(feature = "tracing-bridge")]
     crate::outage::set_agent_url(&config.trace_agent_url());
+    #[cfg(feature = "tracing-bridge")]
+    let pipeline_diagnostics = pipeline_diagnostics_asked(&config);
     let provider = datadog_opentelemetry::tracing().with_config(config).init();
     let tracer = provider.tracer(SCOPE);
     *TRACER.write().unwrap_or_else(|p| p.into_inner()) = Some(tracer);
     INSTALLED.store(true, Ordering::Release);
     #[cfg(feature = "tracing-bridge")]
-    install_subscriber(&provider);
+    install_subscriber(&provider, pipeline_diagnostics);
     TracerGuard {
         provider: Some(provider),
         timeout: Duration::from_secs(5),
@@ -193,8 +195,21 @@ where
         .and_then(crate::outage::layer())
 }
 
+/// Whether the user asked for the pipeline's own diagnostics: `DD_LOG_LEVEL` set, or a level
+/// above the default set in code.
+///
+/// Not by default, because even at its default level (errors) the pipeline logs one line per
+/// request whose propagation headers are malformed ("propagation headers present but no
+/// configured extractor could recover a real trace"): any client could flood the log.
 #[cfg(feature = "tracing-bridge")]
-fn install_subscriber(provider: &SdkTracerProvider) {
+fn pipeline_diagnostics_asked(config: &datadog_opentelemetry::configuration::Config) -> bool {
+    use datadog_opentelemetry::log::LevelFilter;
+    std::env::var_os("DD_LOG_LEVEL").is_some_and(|v| !v.is_empty())
+        || *config.log_level_filter() > LevelFilter::Error
+}
+
+#[cfg(feature = "tracing-bridge")]
+fn install_subscriber(provider: &SdkTracerProvider, pipeline_diagnostics: bool) {
     use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
@@ -202,16 +217,16 @@ fn install_subscriber(provider: &SdkTracerProvider) {
 
     let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("tracing"));
     // This project's lines (configuration warnings, the agent watcher's), and the pipeline's
-    // own diagnostics as `DD_LOG_LEVEL` / `DD_TRACE_DEBUG` select them (errors by default).
-    // The exporter's per-payload events (`libdd_data_pipeline`) stay out: the watcher says
-    // the same once per outage.
+    // own diagnostics only when asked for (`DD_LOG_LEVEL` selects which). The exporter's
+    // per-payload events (`libdd_data_pipeline`) stay out: the watcher says the same once per
+    // outage.
+    let mut targets = Targets::new().with_target("ddtrace", LevelFilter::INFO);
+    if pipeline_diagnostics {
+        targets = targets.with_target("datadog_opentelemetry", LevelFilter::TRACE);
+    }
     let lines = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_filter(
-            Targets::new()
-                .with_target("ddtrace", LevelFilter::INFO)
-                .with_target("datadog_opentelemetry", LevelFilter::TRACE),
-        );
+        .with_filter(targets);
     if tracing_subscriber::registry()
         .with(otel)
         .with(crate::outage::layer())

@@ -61,6 +61,11 @@ fn target_dir() -> PathBuf {
         .expect("target dir")
 }
 
+/// Where the app of `service` writes its stdout and stderr (kept after it stops).
+pub fn log_path(service: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("{service}.log"))
+}
+
 /// A running app; sent SIGTERM (and killed if it lingers) when dropped.
 pub struct App {
     child: Option<Child>,
@@ -84,7 +89,7 @@ impl App {
     /// Starts `binary` with the conformance environment plus `env`; waits until ready.
     pub fn start(binary: &Path, agent_url: &str, service: &str, env: &[(String, String)]) -> App {
         let port = crate::agent::free_port();
-        let log = std::env::temp_dir().join(format!("{service}.log"));
+        let log = log_path(service);
         let log_file = std::fs::File::create(&log).expect("app log");
         let mut cmd = Command::new(binary);
         // The developer's own DD_* settings must not leak into the app under test.

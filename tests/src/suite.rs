@@ -875,45 +875,62 @@ pub fn propagation_vectors(spec: &AppSpec) {
                 environment.push((k.clone(), v.as_str().unwrap_or("").to_string()));
             }
         }
-        let (sent, stopped, spans, _) = run_app(spec, &agent, "propagation", &environment, |app| {
-            members
-                .iter()
-                .map(|(i, v)| {
-                    let id = format!("pv{i}");
-                    let mut headers: Vec<(String, String)> = v["request_headers"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(|h| {
-                            (
-                                h[0].as_str().unwrap_or("").to_string(),
-                                h[1].as_str().unwrap_or("").to_string(),
-                            )
-                        })
-                        .collect();
-                    headers.push(("x-request-id".to_string(), id.clone()));
-                    let refs: Vec<(&str, &str)> = headers
-                        .iter()
-                        .map(|(k, v)| (k.as_str(), v.as_str()))
-                        .collect();
-                    let mut target = format!("/outbound?url={}", capture.url(&format!("/pv/{i}")));
-                    for item in v["set_baggage"].as_array().into_iter().flatten() {
-                        let (k, val) = (
-                            item[0].as_str().unwrap_or(""),
-                            item[1].as_str().unwrap_or(""),
-                        );
-                        target.push_str("&baggage=");
-                        target.push_str(&percent_encode(k));
-                        target.push('=');
-                        target.push_str(&percent_encode(val));
-                    }
-                    http1::request(app.port, "GET", &target, &refs, b"")
-                        .map(|r| r.status)
-                        .map_err(|e| e.to_string())
-                })
-                .collect::<Vec<_>>()
-        });
+        let (sent, stopped, spans, service) =
+            run_app(spec, &agent, "propagation", &environment, |app| {
+                members
+                    .iter()
+                    .map(|(i, v)| {
+                        let id = format!("pv{i}");
+                        let mut headers: Vec<(String, String)> = v["request_headers"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|h| {
+                                (
+                                    h[0].as_str().unwrap_or("").to_string(),
+                                    h[1].as_str().unwrap_or("").to_string(),
+                                )
+                            })
+                            .collect();
+                        headers.push(("x-request-id".to_string(), id.clone()));
+                        let refs: Vec<(&str, &str)> = headers
+                            .iter()
+                            .map(|(k, v)| (k.as_str(), v.as_str()))
+                            .collect();
+                        let mut target =
+                            format!("/outbound?url={}", capture.url(&format!("/pv/{i}")));
+                        for item in v["set_baggage"].as_array().into_iter().flatten() {
+                            let (k, val) = (
+                                item[0].as_str().unwrap_or(""),
+                                item[1].as_str().unwrap_or(""),
+                            );
+                            target.push_str("&baggage=");
+                            target.push_str(&percent_encode(k));
+                            target.push('=');
+                            target.push_str(&percent_encode(val));
+                        }
+                        http1::request(app.port, "GET", &target, &refs, b"")
+                            .map(|r| r.status)
+                            .map_err(|e| e.to_string())
+                    })
+                    .collect::<Vec<_>>()
+            });
         check_stop(&mut report, &stopped);
+        // Malformed and conflicting propagation headers are a client's choice: they must never
+        // make the app log per request (the pipeline has an error line for some of them).
+        let log = std::fs::read_to_string(app::log_path(&service)).unwrap_or_default();
+        let per_request: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("datadog_opentelemetry") || l.contains("libdd"))
+            .collect();
+        report.check(per_request.is_empty(), || {
+            format!(
+                "{} requests with propagation headers logged {} lines, first: {:?}",
+                members.len(),
+                per_request.len(),
+                per_request.first()
+            )
+        });
         for ((i, v), sent) in members.iter().zip(sent) {
             let name = v["name"].as_str().unwrap_or("?").to_string();
             outcomes.insert(name, evaluate_vector(*i, v, sent, &spans, &capture));
