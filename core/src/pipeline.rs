@@ -15,8 +15,10 @@ static TRACER: RwLock<Option<SdkTracer>> = RwLock::new(None);
 /// second look through the lock.
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 
-/// The instrumentation scope of request spans.
-const SCOPE: &str = "ddtrace-rs";
+/// The instrumentation scope of request spans: none. The pipeline's exporter turns a scope
+/// name into an `otel.scope.name` tag on every span, which Datadog's tracers never send; an
+/// empty name keeps the request span's tags theirs and spares the exporter that tag's work.
+const SCOPE: &str = "";
 
 /// True once [`init`] installed the Datadog pipeline (and so its propagator).
 pub(crate) fn is_installed() -> bool {

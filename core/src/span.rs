@@ -374,7 +374,10 @@ impl RequestSpan {
         span.set_attribute(KeyValue::new("datadog.resource", resource));
         let mut is_error = false;
         if let Some(status) = self.status {
-            span.set_attribute(KeyValue::new("datadog.http_status_code", i64::from(status)));
+            span.set_attribute(KeyValue::new(
+                "datadog.http_status_code",
+                status_value(status),
+            ));
             is_error = self.shared.config.server_error_statuses.contains(status);
         }
         if let Some(err) = self.error.take() {
@@ -393,6 +396,36 @@ impl Drop for RequestSpan {
     fn drop(&mut self) {
         self.end();
     }
+}
+
+/// The span's status code as the pipeline needs it: its exporter writes `http.status_code` as
+/// a string, and formats a number into one on every span (twice), so the code goes in as a
+/// static string. A status outside 100-999 (no `http` type can hold one) stays a number.
+fn status_value(status: u16) -> opentelemetry::Value {
+    match status_str(status) {
+        Some(digits) => StringValue::from(digits).into(),
+        None => i64::from(status).into(),
+    }
+}
+
+/// Every three-digit status, in order from 100: `STATUS_DIGITS[3 * (s - 100)..][..3]` is `s`.
+static STATUS_DIGITS: [u8; 2700] = {
+    let mut digits = [0u8; 2700];
+    let mut i = 0;
+    while i < 900 {
+        let s = i + 100;
+        digits[3 * i] = b'0' + (s / 100) as u8;
+        digits[3 * i + 1] = b'0' + (s / 10 % 10) as u8;
+        digits[3 * i + 2] = b'0' + (s % 10) as u8;
+        i += 1;
+    }
+    digits
+};
+
+/// `status` in decimal as a static string, for 100 to 999.
+fn status_str(status: u16) -> Option<&'static str> {
+    let start = 3 * usize::from(status).checked_sub(100)?;
+    std::str::from_utf8(STATUS_DIGITS.get(start..start + 3)?).ok()
 }
 
 /// `status` in decimal, written into `buf` (no allocation).
@@ -550,6 +583,24 @@ pub fn observe_body_poll_with<T, E>(
 mod tests {
     use super::*;
     use crate::HeaderTags;
+
+    #[test]
+    fn static_status_strings_are_the_decimal_status() {
+        for status in 100u16..=999 {
+            assert_eq!(status_str(status), Some(status.to_string().as_str()));
+            assert_eq!(
+                status_value(status),
+                opentelemetry::Value::from(status.to_string())
+            );
+        }
+        for status in [0u16, 99, 1000, 65535] {
+            assert_eq!(status_str(status), None);
+            assert_eq!(
+                status_value(status),
+                opentelemetry::Value::I64(status.into())
+            );
+        }
+    }
 
     #[test]
     fn status_digits_are_the_decimal_status() {

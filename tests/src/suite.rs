@@ -96,6 +96,8 @@ fn common(report: &mut Report, spec: &AppSpec, span: &Value, id: &str, service: 
     });
     meta_eq(report, span, id, "component", spec.framework);
     meta_eq(report, span, id, "span.kind", "server");
+    // Datadog's tracers send no OpenTelemetry instrumentation scope.
+    meta_absent(report, span, id, "otel.scope.name");
     report.check(span["metrics"]["_sampling_priority_v1"].is_number(), || {
         format!("{id}: no _sampling_priority_v1 on the local root")
     });
