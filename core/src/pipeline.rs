@@ -53,8 +53,10 @@ pub(crate) fn start_span(
 ///
 /// Dropping it here, on the request thread, gives about forty small allocations back to
 /// glibc's per-thread cache before the handler runs, instead of holding them until the body
-/// ends. That saved about 1,600 instructions per request with Datadog + W3C headers: fewer of
-/// the request's own allocations took `malloc`'s slow path (callgrind, `scripts/profile.sh`).
+/// ends. With Datadog + W3C headers the axum bench's total CPU was lower this way (against
+/// keeping them, alternating runs: lower than the closest peer in 11, 13 and 11 of 15 rounds
+/// against 7, 5 and 8). Instruction counts do not settle it: which allocations then miss the
+/// cache depends on everything else the thread allocates (`docs/performance.md`).
 fn handler_context(parent: &Context) -> Context {
     use opentelemetry::baggage::{Baggage, BaggageExt};
     let baggage = parent.baggage();
