@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-test-agent.sh
 export DDAPM_TEST_AGENT="$PWD/.venv/bin/ddapm-test-agent"
+python3 scripts/alloc-sim.py --self-test
 cargo test --workspace --no-fail-fast "$@"

@@ -34,7 +34,67 @@ thread_local! {
     static THREAD_SIZES: std::cell::Cell<[u64; 4]> = const { std::cell::Cell::new([0; 4]) };
 }
 
+/// The allocation trace of [`allocation_sizes`]'s thread: a ring of the last
+/// `TRACE_LEN` events, each `kind << 48 | bytes`, written only while sizing runs with
+/// `DDTRACE_ALLOC_TRACE` set. Static and lock-free, as the allocator cannot allocate.
+const TRACE_LEN: usize = 16_384;
+static TRACE: [AtomicU64; TRACE_LEN] = [const { AtomicU64::new(0) }; TRACE_LEN];
+static TRACE_NEXT: AtomicU64 = AtomicU64::new(0);
+static TRACING: AtomicBool = AtomicBool::new(false);
+const TRACE_ALLOC: u64 = 1;
+const TRACE_FREE: u64 = 2;
+const TRACE_MARK: u64 = 3;
+
+fn trace(kind: u64, size: usize) {
+    if TRACING.load(Ordering::Relaxed) && THREAD_SIZING.try_with(|s| s.get()).unwrap_or(false) {
+        let i = TRACE_NEXT.fetch_add(1, Ordering::Relaxed) as usize % TRACE_LEN;
+        TRACE[i].store(kind << 48 | size as u64, Ordering::Relaxed);
+    }
+}
+
+/// Marks the start of a request in the allocation trace (see [`write_allocation_trace`]).
+pub fn trace_request_start() {
+    trace(TRACE_MARK, 0);
+}
+
+/// Turns the allocation trace on for the next [`allocation_sizes`] when `DDTRACE_ALLOC_TRACE`
+/// names a file; returns that file.
+pub fn allocation_trace_file() -> Option<String> {
+    let path = std::env::var("DDTRACE_ALLOC_TRACE").ok()?;
+    TRACING.store(true, Ordering::Relaxed);
+    Some(path)
+}
+
+/// Writes the last complete requests of the allocation trace to `path`, one event per line:
+/// `request` at each request's start, then `alloc <bytes>` and `free <bytes>` in the order the
+/// request thread made them (a reallocation is a free and an alloc). Frees made by other
+/// threads (the exporter's) are not in it: those blocks never return to this thread's cache.
+/// `scripts/alloc-sim.py` replays it through a model of glibc's malloc.
+pub fn write_allocation_trace(path: &str) -> std::io::Result<()> {
+    TRACING.store(false, Ordering::Relaxed);
+    let end = TRACE_NEXT.load(Ordering::Relaxed) as usize;
+    let events: Vec<u64> = (end.saturating_sub(TRACE_LEN)..end)
+        .map(|i| TRACE[i % TRACE_LEN].load(Ordering::Relaxed))
+        .collect();
+    // The oldest request in the ring may have lost its start: begin at the first mark.
+    let first = events
+        .iter()
+        .position(|e| e >> 48 == TRACE_MARK)
+        .unwrap_or(events.len());
+    let mut out = String::new();
+    for e in &events[first..] {
+        let bytes = e & 0xffff_ffff_ffff;
+        match e >> 48 {
+            TRACE_MARK => out.push_str("request\n"),
+            TRACE_ALLOC => out.push_str(&format!("alloc {bytes}\n")),
+            _ => out.push_str(&format!("free {bytes}\n")),
+        }
+    }
+    std::fs::write(path, out)
+}
+
 fn count(size: usize) {
+    trace(TRACE_ALLOC, size);
     let _ = THREAD_ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
     if COUNTING.load(Ordering::Relaxed) {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
@@ -74,9 +134,11 @@ unsafe impl GlobalAlloc for CountingAllocator {
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        trace(TRACE_FREE, layout.size());
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        trace(TRACE_FREE, layout.size());
         count(new_size);
         unsafe { System.realloc(ptr, layout, new_size) }
     }

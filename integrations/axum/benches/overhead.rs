@@ -13,7 +13,8 @@
 //! For a profile, `DDTRACE_PROFILE=<case>[+headers]` (a case's name up to its first space, as
 //! `DatadogLayer+headers`) runs only that case for `DDTRACE_PROFILE_N` requests (default
 //! 20,000) with no criterion around it, e.g. under `valgrind --tool=callgrind` (see
-//! docs/performance.md).
+//! docs/performance.md). With `DDTRACE_ALLOC_TRACE=<file>` it also writes the request thread's
+//! allocations and frees, request by request, for `scripts/alloc-sim.py`.
 
 use axum::body::Body;
 use axum::extract::Path;
@@ -140,13 +141,20 @@ fn profile(case: &str, headers: bool, n: u64) {
     else {
         panic!("no case {case}");
     };
+    let trace = measure::allocation_trace_file();
     let sizes = measure::allocation_sizes(|| {
         for _ in 0..n {
+            measure::trace_request_start();
             serve(&rt, app, headers);
         }
     });
     guard.shutdown();
     measure::report_sizes(case, n, sizes);
+    if let Some(path) = trace {
+        if let Err(e) = measure::write_allocation_trace(&path) {
+            eprintln!("cannot write the allocation trace to {path}: {e}");
+        }
+    }
 }
 
 criterion_group!(benches, bench);
