@@ -68,7 +68,8 @@ pub fn allocation_trace_file() -> Option<String> {
 /// Writes the last complete requests of the allocation trace to `path`, one event per line:
 /// `request` at each request's start, then `alloc <bytes>` and `free <bytes>` in the order the
 /// request thread made them (a reallocation is a free and an alloc). Frees made by other
-/// threads (the exporter's) are not in it: those blocks never return to this thread's cache.
+/// threads (the exporter's) are not in it: those blocks go to that thread's cache or to the
+/// arena's bins, not to this thread's cache.
 /// `scripts/alloc-sim.py` replays it through a model of glibc's malloc.
 pub fn write_allocation_trace(path: &str) -> std::io::Result<()> {
     TRACING.store(false, Ordering::Relaxed);
