@@ -40,13 +40,17 @@ thread_local! {
 const TRACE_LEN: usize = 16_384;
 static TRACE: [AtomicU64; TRACE_LEN] = [const { AtomicU64::new(0) }; TRACE_LEN];
 static TRACE_NEXT: AtomicU64 = AtomicU64::new(0);
-static TRACING: AtomicBool = AtomicBool::new(false);
+// Read on every free of every bench: on a cache line of its own, so the counters the other
+// threads write while a bench counts cannot share it.
+static TRACING: Aligned = Aligned(AtomicBool::new(false));
+#[repr(align(128))]
+struct Aligned(AtomicBool);
 const TRACE_ALLOC: u64 = 1;
 const TRACE_FREE: u64 = 2;
 const TRACE_MARK: u64 = 3;
 
 fn trace(kind: u64, size: usize) {
-    if TRACING.load(Ordering::Relaxed) && THREAD_SIZING.try_with(|s| s.get()).unwrap_or(false) {
+    if TRACING.0.load(Ordering::Relaxed) && THREAD_SIZING.try_with(|s| s.get()).unwrap_or(false) {
         let i = TRACE_NEXT.fetch_add(1, Ordering::Relaxed) as usize % TRACE_LEN;
         TRACE[i].store(kind << 48 | size as u64, Ordering::Relaxed);
     }
@@ -61,7 +65,7 @@ pub fn trace_request_start() {
 /// names a file; returns that file.
 pub fn allocation_trace_file() -> Option<String> {
     let path = std::env::var("DDTRACE_ALLOC_TRACE").ok()?;
-    TRACING.store(true, Ordering::Relaxed);
+    TRACING.0.store(true, Ordering::Relaxed);
     Some(path)
 }
 
@@ -72,7 +76,7 @@ pub fn allocation_trace_file() -> Option<String> {
 /// arena's bins, not to this thread's cache.
 /// `scripts/alloc-sim.py` replays it through a model of glibc's malloc.
 pub fn write_allocation_trace(path: &str) -> std::io::Result<()> {
-    TRACING.store(false, Ordering::Relaxed);
+    TRACING.0.store(false, Ordering::Relaxed);
     let end = TRACE_NEXT.load(Ordering::Relaxed) as usize;
     let events: Vec<u64> = (end.saturating_sub(TRACE_LEN)..end)
         .map(|i| TRACE[i % TRACE_LEN].load(Ordering::Relaxed))
