@@ -65,8 +65,14 @@ pub fn trace_request_start() {
 /// names a file; returns that file.
 pub fn allocation_trace_file() -> Option<String> {
     let path = std::env::var("DDTRACE_ALLOC_TRACE").ok()?;
-    TRACING.0.store(true, Ordering::Relaxed);
+    start_allocation_trace();
     Some(path)
+}
+
+/// Turns the allocation trace on for the next [`allocation_sizes`], from an empty ring.
+pub fn start_allocation_trace() {
+    TRACE_NEXT.store(0, Ordering::Relaxed);
+    TRACING.0.store(true, Ordering::Relaxed);
 }
 
 /// Writes the last complete requests of the allocation trace to `path`, one event per line:
@@ -353,4 +359,46 @@ pub fn report(group: &str, case: &str, bare: Option<PerRequest>, m: PerRequest) 
         m.thread_allocations,
         m.allocations
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[global_allocator]
+    static GLOBAL: CountingAllocator = CountingAllocator;
+
+    #[test]
+    fn the_allocation_trace_lists_the_threads_allocations_in_order() {
+        // Made before the trace starts, so the trace holds only what the closure does.
+        let path = std::env::temp_dir().join(format!("alloc-trace-{}.txt", std::process::id()));
+        let path = path.to_string_lossy().into_owned();
+        // Another thread allocating meanwhile must not appear in the trace.
+        static STOP: AtomicBool = AtomicBool::new(false);
+        let other = std::thread::spawn(|| {
+            while !STOP.load(Ordering::Relaxed) {
+                drop(std::hint::black_box(vec![0u8; 77]));
+            }
+        });
+        start_allocation_trace();
+        allocation_sizes(|| {
+            trace_request_start();
+            let mut v: Vec<u8> = std::hint::black_box(Vec::with_capacity(1000));
+            v.reserve_exact(1001);
+            drop(std::hint::black_box(v));
+            trace_request_start();
+            drop(std::hint::black_box(Box::new(7u64)));
+        });
+        STOP.store(true, Ordering::Relaxed);
+        let _ = other.join();
+        write_allocation_trace(&path).expect("trace written");
+        let text = std::fs::read_to_string(&path).expect("trace read");
+        let _ = std::fs::remove_file(&path);
+        // The format scripts/alloc-sim.py reads (its self-test parses the same lines); a
+        // reallocation is a free of the old size and an allocation of the new one.
+        assert_eq!(
+            text,
+            "request\nalloc 1000\nfree 1000\nalloc 1001\nfree 1001\nrequest\nalloc 8\nfree 8\n"
+        );
+    }
 }
