@@ -33,6 +33,10 @@ impl Response {
     }
 }
 
+/// How long [`request`] waits for a response: long enough for a slow handler on a loaded
+/// machine, short enough that a hung one fails the test instead of stalling it.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// Sends one request on a new connection (`Connection: close`) and reads the whole response.
 pub fn request(
     port: u16,
@@ -41,9 +45,21 @@ pub fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> io::Result<Response> {
+    request_within(port, method, target, headers, body, READ_TIMEOUT)
+}
+
+/// [`request`], waiting up to `timeout` for the response.
+pub fn request_within(
+    port: u16,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: Duration,
+) -> io::Result<Response> {
     let start = Instant::now();
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(15)))?;
+    stream.set_read_timeout(Some(timeout))?;
     let mut head =
         format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
     for (k, v) in headers {
@@ -74,7 +90,7 @@ pub fn get_and_disconnect(
     until: &[u8],
 ) -> io::Result<()> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(15)))?;
+    stream.set_read_timeout(Some(READ_TIMEOUT))?;
     let mut head = format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n");
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
