@@ -245,12 +245,20 @@ pub fn interleaved_rounds(
     request: impl Fn(usize),
 ) -> Vec<Vec<PerRequest>> {
     let mut samples = vec![Vec::with_capacity(rounds); cases];
-    for _ in 0..rounds {
-        for (case, out) in samples.iter_mut().enumerate() {
-            out.push(per_request(n, &flush, || request(case)));
+    for round in 0..rounds {
+        for case in round_order(round, cases) {
+            samples[case].push(per_request(n, &flush, || request(case)));
         }
     }
     samples
+}
+
+/// The order of the cases in `round`: rotated by one each round, so that over `cases` rounds
+/// every case runs first once and follows each other case once. In a fixed order, what a case
+/// leaves behind (the allocator's caches, the exporter's buffers) would always fall on the
+/// same next case.
+fn round_order(round: usize, cases: usize) -> impl Iterator<Item = usize> {
+    (0..cases).map(move |k| (round + k) % cases)
 }
 
 fn median_of(mut values: Vec<f64>) -> f64 {
@@ -367,6 +375,38 @@ mod tests {
 
     #[global_allocator]
     static GLOBAL: CountingAllocator = CountingAllocator;
+
+    #[test]
+    fn rounds_rotate_the_case_order_and_file_each_sample_under_its_case() {
+        let order: Vec<Vec<usize>> = (0..4).map(|r| round_order(r, 3).collect()).collect();
+        assert_eq!(order, [[0, 1, 2], [1, 2, 0], [2, 0, 1], [0, 1, 2]]);
+
+        // Case `c` allocates `c` times per request, so each sample shows whose it is.
+        let runs = std::cell::RefCell::new(Vec::with_capacity(100));
+        let samples = interleaved_rounds(
+            3,
+            10,
+            || {},
+            3,
+            |case| {
+                runs.borrow_mut().push(case);
+                for _ in 0..case {
+                    drop(std::hint::black_box(Box::new(0u8)));
+                }
+            },
+        );
+        for (case, samples) in samples.iter().enumerate() {
+            assert_eq!(samples.len(), 3, "one sample per round");
+            for sample in samples {
+                assert_eq!(sample.thread_allocations, case as f64, "case {case}");
+            }
+        }
+        // Per round each case serves its 1 warm-up and 10 measured requests, back to back.
+        let runs = runs.into_inner();
+        let blocks: Vec<usize> = runs.chunks(11).map(|c| c[0]).collect();
+        assert!(runs.chunks(11).all(|c| c.iter().all(|&x| x == c[0])));
+        assert_eq!(blocks, [0, 1, 2, 1, 2, 0, 2, 0, 1]);
+    }
 
     #[test]
     fn the_allocation_trace_lists_the_threads_allocations_in_order() {
