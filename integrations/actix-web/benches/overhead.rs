@@ -4,7 +4,7 @@
 //! Datadog pipeline. The pipeline exports to a local sink that discards the payloads.
 //!
 //! After criterion's timings, a table gives CPU time per request over every thread but the
-//! sink's (the exporter's encoding and sending included; median of 5 interleaved rounds) and
+//! sink's (the exporter's encoding and sending included; median of 15 interleaved rounds) and
 //! allocations per request.
 //!
 //! `cargo bench -p ddtrace-actix-web`
