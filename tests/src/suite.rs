@@ -1481,11 +1481,12 @@ pub fn concurrency_and_disconnects(spec: &AppSpec) {
     // several MiB either way). 4 MiB is 400 bytes per request; one leaked span with its
     // attributes is more than 1 KiB.
     const RSS_SLACK_KIB: u64 = 4096;
-    // 2,000 connections at once overflow the app's listen queue (tokio's listeners have room
-    // for 1,024): the kernel drops the handshakes it has no room for, and the retransmissions
-    // back off, 1 s, 2 s, 4 s, ... On a loaded machine a request can be answered after 15 s
-    // by the kernel's schedule, not lost (CI saw 49 of 2,000 time out, and 2,163 listen-queue
-    // overflows per run here); a request the app never answers still fails.
+    // 2,000 connections at once overflow the app's listen queue (tokio's listeners, which the
+    // axum, poem and rocket apps use, have room for 1,024; actix-web's for 2,048): the kernel
+    // drops the handshakes it has no room for, and the retransmissions back off, 1 s, 2 s,
+    // 4 s, ... On a loaded machine a request can be answered after 15 s by the kernel's
+    // schedule, not lost (in CI 49 of 2,000 rocket requests timed out at 15 s; a passing run
+    // counts about 2,000 listen-queue overflows). A request the app never answers still fails.
     const CONCURRENT_TIMEOUT: Duration = Duration::from_secs(90);
     let agent = TestAgent::start();
     let mut report = Report::default();
