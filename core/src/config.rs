@@ -195,7 +195,7 @@ impl Config {
     }
 }
 
-fn parse_bool(v: &str) -> Option<bool> {
+pub(crate) fn parse_bool(v: &str) -> Option<bool> {
     match v.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Some(true),
         "false" | "0" | "no" | "off" | "" => Some(false),
@@ -203,7 +203,7 @@ fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
-fn warn_env(name: &str, value: &str, what: &str) {
+pub(crate) fn warn_env(name: &str, value: &str, what: &str) {
     // Bounded so a hostile or accidental megabyte-long value cannot flood the log.
     let shown: String = value.chars().take(200).collect();
     tracing::warn!(target: "ddtrace", "{name}={shown:?}: {what}");

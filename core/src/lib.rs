@@ -31,6 +31,7 @@ mod config;
 mod error;
 mod header_tags;
 mod headers;
+mod ids;
 mod obfuscation;
 #[cfg(feature = "tracing-bridge")]
 mod outage;

@@ -1,5 +1,6 @@
 //! Trace-context propagation over `http` headers, through the Datadog pipeline's propagator.
 
+use super::carrier::{header_index, is_visible_ascii};
 use crate::HeaderSource;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::{Extractor, Injector};
@@ -23,10 +24,10 @@ use opentelemetry::Context;
 /// ```
 pub struct HeaderExtractor<'a, H: ?Sized> {
     headers: &'a H,
-    /// The propagation headers present, indexed like [`PROPAGATION_HEADERS`]: read in one pass
+    /// The propagation headers present, indexed like the carrier's header list: read in one pass
     /// over the request's headers, so each of the propagator's lookups is a comparison with a
     /// static name instead of a hash-map lookup.
-    found: [Found<'a>; PROPAGATION_HEADERS.len()],
+    found: [Found<'a>; HEADER_COUNT],
 }
 
 /// One propagation header as the request carries it.
@@ -42,62 +43,19 @@ enum Found<'a> {
     Unusable,
 }
 
-/// Headers read by the propagators; only these are folded when repeated.
-const PROPAGATION_HEADERS: [&str; 14] = [
-    "traceparent",
-    "tracestate",
-    "x-datadog-trace-id",
-    "x-datadog-parent-id",
-    "x-datadog-sampling-priority",
-    "x-datadog-origin",
-    "x-datadog-tags",
-    "x-b3-traceid",
-    "x-b3-spanid",
-    "x-b3-sampled",
-    "x-b3-flags",
-    "x-b3-parentspanid",
-    "b3",
-    "baggage",
-];
+/// Propagation headers, indexed as the carrier indexes them.
+const HEADER_COUNT: usize = 14;
 const TRACESTATE: usize = 1;
 const BAGGAGE: usize = 13;
 
-/// The index of `name` (any case) in [`PROPAGATION_HEADERS`].
 fn propagation_index(name: &str) -> Option<usize> {
-    // Called for every request header and every propagator lookup: the length and the first
-    // byte select the one candidate, so most names are rejected without reading them and a
-    // match costs one memcmp.
-    let bytes = name.as_bytes();
-    let i = match (bytes.len(), bytes.first()?.to_ascii_lowercase()) {
-        (2, b'b') => 12,
-        (7, b'b') => 13,
-        (10, b't') => 1,
-        (10, b'x') => 10,
-        (11, b't') => 0,
-        (11, b'x') => 8,
-        // x-b3-traceid, x-b3-sampled
-        (12, b'x') => match bytes[5].to_ascii_lowercase() {
-            b't' => 7,
-            b's' => 9,
-            _ => return None,
-        },
-        (14, b'x') => 6,
-        (16, b'x') => 5,
-        (17, b'x') => 11,
-        (18, b'x') => 2,
-        (19, b'x') => 3,
-        (27, b'x') => 4,
-        _ => return None,
-    };
-    let candidate = PROPAGATION_HEADERS[i];
-    // Names usually arrive lower-case (http's `HeaderMap`, the propagators' keys).
-    (candidate.as_bytes() == bytes || candidate.eq_ignore_ascii_case(name)).then_some(i)
+    header_index(name)
 }
 
 impl<'a, H: HeaderSource + ?Sized> HeaderExtractor<'a, H> {
     /// Wraps `headers`, reading the propagation headers in one pass.
     pub fn new(headers: &'a H) -> Self {
-        let mut found: [Found<'a>; PROPAGATION_HEADERS.len()] = Default::default();
+        let mut found: [Found<'a>; HEADER_COUNT] = Default::default();
         for (name, value) in headers.entries() {
             let Some(i) = propagation_index(name) else {
                 continue;
@@ -131,13 +89,6 @@ impl<'a, H: HeaderSource + ?Sized> HeaderExtractor<'a, H> {
     fn any(&self) -> bool {
         self.found.iter().any(|f| !matches!(f, Found::Absent))
     }
-}
-
-/// What `http::HeaderValue::to_str` accepts: visible ASCII, space and tab.
-fn is_visible_ascii(text: &str) -> bool {
-    // Without early exit, so the loop vectorises: the values checked are short and valid.
-    text.bytes()
-        .fold(true, |ok, b| ok & (b == b'\t' || (0x20..0x7f).contains(&b)))
 }
 
 /// W3C `tracestate` allows optional whitespace around list members and empty members (which
@@ -322,28 +273,6 @@ pub fn inject(cx: &Context, headers: &mut HeaderMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_propagation_header_is_found_in_any_case_and_nothing_else_is() {
-        for (i, name) in PROPAGATION_HEADERS.iter().enumerate() {
-            assert_eq!(propagation_index(name), Some(i), "{name}");
-            assert_eq!(
-                propagation_index(&name.to_ascii_uppercase()),
-                Some(i),
-                "{name}"
-            );
-        }
-        for other in [
-            "",
-            "host",
-            "x-datadog-trace-ie",
-            "traceparenT2",
-            "b4",
-            "user-agent",
-        ] {
-            assert_eq!(propagation_index(other), None, "{other}");
-        }
-    }
 
     #[test]
     fn injected_baggage_keeps_whole_items_within_the_limits() {

@@ -1,0 +1,262 @@
+//! One local trace's propagation state, from the request that started it to every outgoing
+//! request it makes.
+
+use super::baggage::{self, Baggage};
+use super::config::{PropagationConfig, Style};
+use super::context::{Extracted, SpanLink, TraceTags};
+use super::{b3, datadog, tracecontext, Injector};
+
+/// The propagation state of one local trace: what the local root continues, what its spans
+/// pass on, and what the local root span is tagged with.
+///
+/// ```
+/// use ddtrace_core::propagation::{PropagationConfig, TraceContext};
+///
+/// let config = PropagationConfig::default();
+/// let mut trace = TraceContext::new_root(&config);
+/// assert_eq!(trace.sampling_priority(), None);
+/// trace.set_sampling_decision(1, 0); // the sampler's: keep, by default
+/// let mut headers = http::HeaderMap::new();
+/// trace.inject(7, &config, &mut headers);
+/// assert_eq!(headers["x-datadog-parent-id"], "7");
+/// assert!(headers["x-datadog-tags"].to_str().unwrap().starts_with("_dd.p.dm=-0,_dd.p.tid="));
+/// ```
+#[derive(Clone, Debug)]
+pub struct TraceContext {
+    trace_id: u128,
+    parent_id: u64,
+    priority: Option<i32>,
+    origin: Option<Box<str>>,
+    tags: TraceTags,
+    tracestate: Option<Box<str>>,
+    dd_parent_id: Option<Box<str>>,
+    random: bool,
+    error: Option<Box<str>>,
+    baggage: Baggage,
+    /// `baggage.<key>` tags for the local root, from the incoming baggage.
+    baggage_tags: Vec<(String, String)>,
+    links: Vec<SpanLink>,
+}
+
+impl TraceContext {
+    /// A new trace with a new id (128-bit unless `DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED`
+    /// is false) and no sampling decision yet.
+    pub fn new_root(config: &PropagationConfig) -> Self {
+        TraceContext {
+            trace_id: crate::ids::new_trace_id(config.generate_128_bit),
+            parent_id: 0,
+            priority: None,
+            origin: None,
+            tags: TraceTags::default(),
+            tracestate: None,
+            dd_parent_id: None,
+            // The low 64 bits are random: the W3C level-2 random flag says so downstream.
+            random: true,
+            error: None,
+            baggage: Baggage::default(),
+            baggage_tags: Vec::new(),
+            links: Vec::new(),
+        }
+    }
+
+    /// Continues the extracted context, or starts a new trace (keeping the extracted span
+    /// links and baggage) when there is none.
+    pub fn start(extracted: Extracted, config: &PropagationConfig) -> Self {
+        let Extracted {
+            remote,
+            links,
+            baggage,
+        } = extracted;
+        let mut trace = match remote {
+            Some(remote) => TraceContext {
+                trace_id: remote.trace_id,
+                parent_id: remote.parent_id,
+                priority: remote.priority,
+                origin: remote.origin,
+                tags: remote.tags,
+                tracestate: remote.tracestate,
+                dd_parent_id: remote.dd_parent_id,
+                random: remote.random,
+                error: remote.error,
+                baggage: Baggage::default(),
+                baggage_tags: Vec::new(),
+                links,
+            },
+            None => {
+                let mut trace = TraceContext::new_root(config);
+                trace.links = links;
+                trace
+            }
+        };
+        trace.baggage_tags = baggage
+            .iter()
+            .filter(|(k, _)| config.baggage_tag_keys.contains(k))
+            .map(|(k, v)| (format!("baggage.{k}"), v.to_string()))
+            .collect();
+        trace.baggage = baggage;
+        trace
+    }
+
+    /// The trace id (128 bits; the high half is 0 for a 64-bit id).
+    pub fn trace_id(&self) -> u128 {
+        self.trace_id
+    }
+
+    /// The remote parent of the local root; 0 when the trace started here.
+    pub fn parent_id(&self) -> u64 {
+        self.parent_id
+    }
+
+    /// The sampling decision: from upstream, or set by [`TraceContext::set_sampling_decision`].
+    pub fn sampling_priority(&self) -> Option<i32> {
+        self.priority
+    }
+
+    /// `_dd.origin`.
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_deref()
+    }
+
+    /// The `_dd.p.*` tags the trace propagates.
+    pub fn tags(&self) -> &TraceTags {
+        &self.tags
+    }
+
+    /// Sets a propagated tag (`_dd.p.` prefix included), as the sampler or the application may.
+    pub fn tags_mut(&mut self) -> &mut TraceTags {
+        &mut self.tags
+    }
+
+    /// The local sampler's decision, for a trace that has none: `priority` and the decision
+    /// maker `mechanism` (`_dd.p.dm=-<mechanism>`, set once per trace and never overwritten).
+    pub fn set_sampling_decision(&mut self, priority: i32, mechanism: u8) {
+        self.priority = Some(priority);
+        if self.tags.get("_dd.p.dm").is_none() {
+            self.tags.set("_dd.p.dm", &format!("-{mechanism}"));
+        }
+    }
+
+    /// The trace's baggage: incoming, plus what the application set.
+    pub fn baggage(&self) -> &Baggage {
+        &self.baggage
+    }
+
+    /// The trace's baggage, to add or change items that outgoing requests carry.
+    pub fn baggage_mut(&mut self) -> &mut Baggage {
+        &mut self.baggage
+    }
+
+    /// Span links for the local root span.
+    pub fn links(&self) -> &[SpanLink] {
+        &self.links
+    }
+
+    /// `_dd.propagation_error`, from extraction or from the last injection.
+    pub fn propagation_error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// The tags of the local root span (chunk root), in order: the `_dd.p.*` tags, `_dd.p.tid`
+    /// for a 128-bit id, `_dd.origin`, `_dd.parent_id`, `_dd.propagation_error` and the
+    /// `baggage.<key>` tags of `DD_TRACE_BAGGAGE_TAG_KEYS`.
+    ///
+    /// ```
+    /// use ddtrace_core::propagation::{PropagationConfig, Propagator, TraceContext};
+    ///
+    /// let propagator = Propagator::new(PropagationConfig::default());
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("x-datadog-trace-id", "1".parse().unwrap());
+    /// headers.insert("x-datadog-origin", "synthetics".parse().unwrap());
+    /// headers.insert("baggage", "user.id=42,color=red".parse().unwrap());
+    /// let trace = TraceContext::start(propagator.extract(&headers), propagator.config());
+    /// let mut tags = Vec::new();
+    /// trace.root_tags(|k, v| tags.push(format!("{k}={v}")));
+    /// assert_eq!(tags, ["_dd.origin=synthetics", "baggage.user.id=42"]);
+    /// ```
+    pub fn root_tags(&self, mut tag: impl FnMut(&str, &str)) {
+        for (k, v) in self.tags.iter() {
+            tag(k, v);
+        }
+        let high = (self.trace_id >> 64) as u64;
+        if high != 0 {
+            let mut hex = String::with_capacity(16);
+            super::push_hex16(&mut hex, high);
+            tag("_dd.p.tid", &hex);
+        }
+        if let Some(origin) = &self.origin {
+            tag("_dd.origin", origin);
+        }
+        if let Some(p) = &self.dd_parent_id {
+            tag("_dd.parent_id", p);
+        }
+        if let Some(e) = &self.error {
+            tag("_dd.propagation_error", e);
+        }
+        for (k, v) in &self.baggage_tags {
+            tag(k, v);
+        }
+    }
+
+    /// Writes the configured inject styles for a span `span_id` of this trace: baggage first
+    /// (with or without a trace), then Datadog, B3 multi, B3 single and W3C Trace Context,
+    /// in that fixed order as Datadog's tracers do. An `x-datadog-tags` over
+    /// `DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH` is left out and recorded as
+    /// `_dd.propagation_error`.
+    pub fn inject(
+        &mut self,
+        span_id: u64,
+        config: &PropagationConfig,
+        injector: &mut impl Injector,
+    ) {
+        self.inject_dyn(span_id, config, injector)
+    }
+
+    fn inject_dyn(
+        &mut self,
+        span_id: u64,
+        config: &PropagationConfig,
+        injector: &mut dyn Injector,
+    ) {
+        if config.injects(Style::Baggage) {
+            if let Some(v) = baggage::encode(
+                &self.baggage,
+                config.baggage_max_items,
+                config.baggage_max_bytes,
+            ) {
+                injector.set("baggage", &v);
+            }
+        }
+        if config.injects(Style::Datadog) {
+            let out = datadog::Outgoing {
+                trace_id: self.trace_id,
+                span_id,
+                priority: self.priority,
+                origin: self.origin.as_deref(),
+                tags: &self.tags,
+                max_tags_length: config.x_datadog_tags_max_length,
+                error: self.error.as_deref(),
+            };
+            if let Some(error) = datadog::inject(&out, injector) {
+                self.error = Some(error.into());
+            }
+        }
+        if config.injects(Style::B3Multi) {
+            b3::inject_multi(self.trace_id, span_id, self.priority, injector);
+        }
+        if config.injects(Style::B3) {
+            b3::inject_single(self.trace_id, span_id, self.priority, injector);
+        }
+        if config.injects(Style::TraceContext) {
+            let out = tracecontext::Outgoing {
+                trace_id: self.trace_id,
+                span_id,
+                priority: self.priority,
+                random: self.random,
+                origin: self.origin.as_deref(),
+                tags: &self.tags,
+                others: self.tracestate.as_deref(),
+            };
+            tracecontext::inject(&out, injector);
+        }
+    }
+}
