@@ -6,11 +6,16 @@
 # Usage: scripts/profile.sh [case ...]   (default: every case, with and without headers)
 #        PROFILE_BENCH=core scripts/profile.sh floor+headers same+headers ours+headers
 #        (the core bench: the pipeline's floor, the floor with the same attributes, ours)
+#        PROFILE_BENCH=propagation scripts/profile.sh engine-extract+headers pipeline-extract+headers
+#        (the propagation bench: engine-extract, engine-start, pipeline-extract, engine-inject,
+#        pipeline-inject, each with or without +headers)
 # Annotated profiles stay in target/profile/<case>.3000.out-01 (callgrind_annotate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
-if [ "${PROFILE_BENCH:-axum}" = core ]; then
+if [ "${PROFILE_BENCH:-axum}" = propagation ]; then
+  bin=$(cargo bench -p ddtrace-core --bench propagation --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))/\1/p' | tail -1)
+elif [ "${PROFILE_BENCH:-axum}" = core ]; then
   bin=$(cargo bench -p ddtrace-core --bench request_span --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))/\1/p' | tail -1)
 else
   bin=$(cargo bench -p ddtrace-axum --bench overhead --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))/\1/p' | tail -1)

@@ -28,6 +28,7 @@
 mod body;
 pub mod client_ip;
 mod config;
+mod decimal;
 mod error;
 mod header_tags;
 mod headers;

@@ -363,7 +363,7 @@ impl RequestSpan {
                 resource
             }
             (None, Some(status)) => {
-                let mut digits = [0u8; 5];
+                let mut digits = [0u8; 20];
                 crate::recent::resource(method, status_digits(status, &mut digits))
             }
             (None, None) => match method {
@@ -429,18 +429,8 @@ fn status_str(status: u16) -> Option<&'static str> {
 }
 
 /// `status` in decimal, written into `buf` (no allocation).
-fn status_digits(status: u16, buf: &mut [u8; 5]) -> &str {
-    let mut n = status;
-    let mut start = buf.len();
-    loop {
-        start -= 1;
-        buf[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(&buf[start..]).unwrap_or("")
+fn status_digits(status: u16, buf: &mut [u8; 20]) -> &str {
+    crate::decimal::write_u64(u64::from(status), buf)
 }
 
 /// `_dd.p.tid` as 16 lower-hex digits. Generated ids carry the second they were made in their
@@ -605,7 +595,7 @@ mod tests {
     #[test]
     fn status_digits_are_the_decimal_status() {
         for status in [0u16, 7, 42, 404, 503, 65535] {
-            let mut buf = [0u8; 5];
+            let mut buf = [0u8; 20];
             assert_eq!(status_digits(status, &mut buf), status.to_string());
         }
     }

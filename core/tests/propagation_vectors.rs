@@ -89,17 +89,7 @@ fn run(v: &Value) -> Result<(), String> {
     });
     let mut refs = model.clone();
     refs["span"]["span_id"] = Value::from(client_id);
-    let failures: Vec<String> = v["expect"]["assertions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|a| assertions::check(&model, &refs, a).err())
-        .collect();
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(failures.join("; "))
-    }
+    assertions::check_all(&model, &refs, v)
 }
 
 #[test]

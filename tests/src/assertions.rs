@@ -186,6 +186,21 @@ fn strings(v: &Value) -> Vec<String> {
     }
 }
 
+/// Every assertion of a vector (`expect.assertions`); the failures joined with `; `.
+pub fn check_all(model: &Value, refs: &Value, vector: &Value) -> Result<(), String> {
+    let failures: Vec<String> = vector["expect"]["assertions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| check(model, refs, a).err())
+        .collect();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("; "))
+    }
+}
+
 /// Evaluates one assertion `{path, op, value}` against `model` (`{span, out}`); `refs` is the
 /// model that `*_path` operands are read from. `Err` says what was seen.
 pub fn check(model: &Value, refs: &Value, assertion: &Value) -> Result<(), String> {

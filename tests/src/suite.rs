@@ -982,17 +982,7 @@ fn evaluate_vector(
     // the injecting span's id resolve to it.
     let mut refs = model.clone();
     refs["span"]["span_id"] = Value::from(u64_field(client, "span_id"));
-    let failures: Vec<String> = v["expect"]["assertions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|a| assertions::check(&model, &refs, a).err())
-        .collect();
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(failures.join("; "))
-    }
+    assertions::check_all(&model, &refs, v)
 }
 
 /// The query part of a vector URL (between `?` and `#`).
