@@ -30,6 +30,9 @@ pub mod client_ip;
 mod config;
 mod decimal;
 mod error;
+// The Datadog-native pipeline, not yet the request path.
+#[allow(dead_code)]
+mod export;
 mod header_tags;
 mod headers;
 mod ids;
@@ -39,9 +42,15 @@ mod outage;
 mod pipeline;
 pub mod propagation;
 mod recent;
+// The Datadog-native pipeline, not yet the request path.
+#[allow(dead_code)]
+mod sampling;
 mod span;
 mod status;
 pub mod tags;
+// The Datadog-native pipeline, not yet the request path.
+#[allow(dead_code)]
+mod trace;
 
 pub use body::{complete_http_response, TracedBody};
 pub use config::{Config, ConfigBuilder, ConfigError, Tags};

@@ -1,0 +1,193 @@
+//! The Datadog-native exporter: trace chunks of typed v0.4 spans, batched by libdatadog's
+//! trace buffer and sent by its `TraceExporter` (the exporter Datadog's Python, Ruby and Node
+//! tracers build on), on a runtime of its own.
+//!
+//! - Chunks are queued without blocking the request; the buffer flushes when it holds
+//!   `flush_threshold_bytes` or after `flush_interval`.
+//! - The buffer is bounded (`max_buffered_bytes`): while the agent is away, chunks that do not
+//!   fit are dropped and counted, never queued without limit.
+//! - Shutting down flushes what is buffered, waiting at most the given timeout.
+//! - The agent's answers (its per-service sampling rates) and failures go to a callback.
+
+mod outcome;
+
+pub(crate) use outcome::Outcome;
+
+use libdd_capabilities_impl::NativeCapabilities;
+use libdd_data_pipeline::trace_buffer::{DefaultExport, TraceBuffer, TraceBufferConfig};
+use libdd_data_pipeline::trace_exporter::agent_response::AgentResponse;
+use libdd_data_pipeline::trace_exporter::{
+    TraceExporter, TraceExporterBuilder, TraceExporterOutputFormat,
+};
+use libdd_shared_runtime::{BasicRuntime, BlockingRuntime, SharedRuntime};
+use libdd_trace_utils::span::v04::SpanBytes;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the exporter needs to know.
+#[derive(Clone, Debug)]
+pub(crate) struct ExporterConfig {
+    /// The agent: `http://host:port` or `unix:///path/to/socket`.
+    pub url: String,
+    pub service: String,
+    pub env: Option<String>,
+    pub version: Option<String>,
+    /// Client-side stats (`DD_TRACE_STATS_COMPUTATION_ENABLED`): P0 traces are then dropped
+    /// before sending, as the agent's stats already count them.
+    pub stats: bool,
+    pub flush_interval: Duration,
+    pub flush_threshold_bytes: usize,
+    pub max_buffered_bytes: usize,
+}
+
+impl Default for ExporterConfig {
+    fn default() -> Self {
+        ExporterConfig {
+            url: "http://localhost:8126".to_string(),
+            service: String::new(),
+            env: None,
+            version: None,
+            stats: false,
+            flush_interval: Duration::from_secs(1),
+            flush_threshold_bytes: 1_000_000,
+            max_buffered_bytes: 8_000_000,
+        }
+    }
+}
+
+/// The agent's answer to a send, or why there was none.
+pub(crate) type OnOutcome = Box<dyn Fn(Outcome) + Send + Sync>;
+
+/// A running exporter; dropping it flushes with a 5 s limit.
+pub(crate) struct Exporter {
+    buffer: Option<TraceBuffer<SpanBytes>>,
+    runtime: Option<Arc<BasicRuntime>>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Exporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exporter")
+            .field("dropped", &self.dropped.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Exporter {
+    /// Starts the exporter's runtime and background worker. Safe to call from inside or
+    /// outside a tokio runtime: the exporter is built on a thread of its own, as libdatadog's
+    /// builder blocks on its runtime.
+    pub(crate) fn start(config: ExporterConfig, on_outcome: OnOutcome) -> Result<Exporter, String> {
+        std::thread::Builder::new()
+            .name("ddtrace-exporter-init".into())
+            .spawn(move || Exporter::build(config, on_outcome))
+            .map_err(|e| format!("starting the exporter thread: {e}"))?
+            .join()
+            .map_err(|_| "the exporter's setup panicked".to_string())?
+    }
+
+    fn build(config: ExporterConfig, on_outcome: OnOutcome) -> Result<Exporter, String> {
+        let runtime = Arc::new(
+            BasicRuntime::with_worker_threads(1).map_err(|e| format!("exporter runtime: {e}"))?,
+        );
+        let mut builder = TraceExporterBuilder::<BasicRuntime>::new();
+        builder
+            .set_shared_runtime(runtime.clone())
+            .set_url(&config.url)
+            .set_service(&config.service)
+            .set_language("rust")
+            .set_language_version(env!("CARGO_PKG_RUST_VERSION"))
+            .set_language_interpreter("rustc")
+            .set_tracer_version(env!("CARGO_PKG_VERSION"))
+            .set_output_format(TraceExporterOutputFormat::V04)
+            .enable_agent_rates_payload_version();
+        if let Some(env) = &config.env {
+            builder.set_env(env);
+        }
+        if let Some(version) = &config.version {
+            builder.set_app_version(version);
+        }
+        if config.stats {
+            builder.enable_stats(Duration::from_secs(10));
+        }
+        let exporter: TraceExporter<NativeCapabilities, BasicRuntime> = builder
+            .build::<NativeCapabilities>()
+            .map_err(|e| format!("building the trace exporter: {e}"))?;
+        let buffer_config = TraceBufferConfig::new()
+            .max_flush_interval(config.flush_interval)
+            .flush_threshold_bytes(config.flush_threshold_bytes)
+            .max_buffered_bytes(config.max_buffered_bytes);
+        let handler = Box::new(move |result: Result<AgentResponse, _>| {
+            on_outcome(Outcome::from_result(&result));
+        });
+        let (buffer, worker) = TraceBuffer::new(
+            buffer_config,
+            handler,
+            Box::new(DefaultExport::new(exporter, None)),
+        );
+        // Stopped with the runtime, in `shutdown`.
+        let _worker = runtime
+            .spawn_worker(worker, false)
+            .map_err(|e| format!("starting the export worker: {e}"))?;
+        Ok(Exporter {
+            buffer: Some(buffer),
+            runtime: Some(runtime),
+            dropped: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// Queues one trace chunk; never blocks. A chunk that does not fit in the buffer (the agent
+    /// is away or slow) is dropped and counted.
+    pub(crate) fn send(&self, chunk: Vec<SpanBytes>) {
+        let Some(buffer) = &self.buffer else { return };
+        let spans = chunk.len() as u64;
+        if buffer.send_chunk(chunk).is_err() {
+            self.dropped.fetch_add(spans, Ordering::Relaxed);
+        }
+    }
+
+    /// Spans dropped because the buffer was full or closed.
+    pub(crate) fn dropped_spans(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Flushes what is buffered and stops, waiting at most `timeout` for the agent.
+    pub(crate) fn shutdown(&mut self, timeout: Duration) {
+        let (Some(buffer), Some(runtime)) = (self.buffer.take(), self.runtime.take()) else {
+            return;
+        };
+        // The runtime blocks and is dropped here: never on a tokio thread, where both panic.
+        let stop = move || {
+            let _ = buffer.flush_and_close(Some(timeout));
+            let _ = runtime.block_on(runtime.shutdown_async());
+            drop(buffer);
+            drop(runtime);
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            if let Ok(handle) = std::thread::Builder::new()
+                .name("ddtrace-exporter-stop".into())
+                .spawn(stop)
+            {
+                let _ = handle.join();
+            }
+        } else {
+            stop();
+        }
+    }
+}
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        self.shutdown(Duration::from_secs(5));
+    }
+}
+
+impl crate::trace::ChunkSink for Exporter {
+    fn send(&self, chunk: Vec<SpanBytes>) {
+        Exporter::send(self, chunk)
+    }
+}
+
+#[cfg(test)]
+mod tests;

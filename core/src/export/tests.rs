@@ -1,0 +1,154 @@
+//! The exporter against the real Datadog test agent: what it receives is what the core built.
+
+use super::*;
+use crate::propagation::{PropagationConfig, TraceContext};
+use crate::sampling::Sampler;
+use crate::trace::{Trace, TraceSettings};
+use ddtrace_conformance::TestAgent;
+use libdd_tinybytes::BytesString;
+use serde_json::Value;
+use std::sync::Mutex;
+use std::time::Instant;
+
+fn wait_for_spans(agent: &TestAgent, n: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let spans: Vec<Value> = agent.traces().into_iter().flatten().collect();
+        if spans.len() >= n || Instant::now() > deadline {
+            return spans;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_trace_reaches_the_agent_as_the_core_built_it() {
+    let agent = TestAgent::start();
+    let outcomes = Arc::new(Mutex::new(Vec::new()));
+    let seen = outcomes.clone();
+    let config = ExporterConfig {
+        url: agent.url(),
+        service: "shop".into(),
+        env: Some("staging".into()),
+        ..ExporterConfig::default()
+    };
+    let exporter = Exporter::start(config, Box::new(move |o| seen.lock().unwrap().push(o)))
+        .expect("exporter starts");
+    let exporter = Arc::new(exporter);
+    let settings = Arc::new(TraceSettings {
+        service: BytesString::from_static("shop"),
+        env: Some(BytesString::from_static("staging")),
+        version: None,
+        tags: Vec::new(),
+        runtime_id: BytesString::from_static("00000000-0000-4000-8000-000000000000"),
+        propagation: PropagationConfig::default(),
+        sampler: Sampler::from_lookup(|_| None),
+        sink: exporter.clone(),
+    });
+    let propagation = TraceContext::new_root(&settings.propagation);
+    let mut root = Trace::start_root(
+        &settings,
+        propagation,
+        BytesString::from_static("axum.request"),
+        BytesString::from_static("GET /users/{id}"),
+        BytesString::from_static("web"),
+    );
+    root.set_meta(
+        BytesString::from_static("http.status_code"),
+        BytesString::from_static("200"),
+    );
+    let child = root.child(BytesString::from_static("child.work"));
+    child.finish();
+    root.finish();
+
+    let spans = wait_for_spans(&agent, 2);
+    assert_eq!(spans.len(), 2, "{spans:?}");
+    let root = spans
+        .iter()
+        .find(|s| s["name"] == "axum.request")
+        .expect("root");
+    let child = spans
+        .iter()
+        .find(|s| s["name"] == "child.work")
+        .expect("child");
+    assert_eq!(root["service"], "shop");
+    assert_eq!(root["resource"], "GET /users/{id}");
+    assert_eq!(root["type"], "web");
+    assert_eq!(root["meta"]["http.status_code"], "200");
+    assert_eq!(root["meta"]["language"], "rust");
+    assert_eq!(root["meta"]["env"], "staging");
+    assert_eq!(root["meta"]["_dd.p.dm"], "-0");
+    assert_eq!(root["metrics"]["_sampling_priority_v1"], 1.0);
+    assert_eq!(child["parent_id"], root["span_id"]);
+    assert_eq!(child["trace_id"], root["trace_id"]);
+    agent
+        .check_failures()
+        .expect("the agent's payload checks pass");
+    let outcomes = outcomes.lock().unwrap();
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| matches!(o, Outcome::Delivered | Outcome::Rates(_))),
+        "{outcomes:?}"
+    );
+}
+
+#[test]
+fn shutdown_flushes_what_is_buffered() {
+    let agent = TestAgent::start();
+    let config = ExporterConfig {
+        url: agent.url(),
+        service: "shop".into(),
+        // Nothing would be sent before an hour passes or the buffer fills: only the flush sends.
+        flush_interval: Duration::from_secs(3600),
+        ..ExporterConfig::default()
+    };
+    let mut exporter = Exporter::start(config, Box::new(|_| {})).expect("exporter starts");
+    for i in 0..50u64 {
+        exporter.send(vec![SpanBytes {
+            service: BytesString::from_static("shop"),
+            name: BytesString::from_static("job"),
+            resource: BytesString::from_static("job"),
+            trace_id: u128::from(i + 1),
+            span_id: i + 1,
+            ..Default::default()
+        }]);
+    }
+    exporter.shutdown(Duration::from_secs(10));
+    assert_eq!(wait_for_spans(&agent, 50).len(), 50);
+    assert_eq!(exporter.dropped_spans(), 0);
+}
+
+#[test]
+fn an_unreachable_agent_is_reported_and_never_blocks() {
+    let port = ddtrace_conformance::agent::free_port();
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let seen = failures.clone();
+    let config = ExporterConfig {
+        url: format!("http://127.0.0.1:{port}"),
+        flush_interval: Duration::from_millis(100),
+        ..ExporterConfig::default()
+    };
+    let mut exporter = Exporter::start(config, Box::new(move |o| seen.lock().unwrap().push(o)))
+        .expect("exporter starts");
+    // Queuing never waits for the agent: this loop ends at once, and what does not fit in the
+    // buffer is dropped.
+    for i in 0..1000u64 {
+        exporter.send(vec![SpanBytes {
+            name: BytesString::from_static("job"),
+            trace_id: u128::from(i + 1),
+            span_id: i + 1,
+            ..Default::default()
+        }]);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while failures.lock().unwrap().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let failures = failures.lock().unwrap().clone();
+    assert!(
+        matches!(failures.first(), Some(Outcome::Failed(_))),
+        "{failures:?}"
+    );
+    exporter.shutdown(Duration::from_secs(1));
+}

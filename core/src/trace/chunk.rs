@@ -1,0 +1,267 @@
+//! One local trace: its propagation state, its open spans, and the chunks it sends.
+
+use super::span::ActiveSpan;
+use crate::propagation::{Injector, PropagationConfig, TraceContext};
+use crate::sampling::Sampler;
+use libdd_tinybytes::BytesString;
+use libdd_trace_utils::span::v04::{SpanBytes, SpanLink};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Where finished chunks go: the exporter, or a test's collector.
+pub(crate) trait ChunkSink: Send + Sync {
+    fn send(&self, chunk: Vec<SpanBytes>);
+}
+
+/// What every trace of the process shares.
+pub(crate) struct TraceSettings {
+    pub service: BytesString,
+    pub env: Option<BytesString>,
+    pub version: Option<BytesString>,
+    /// `DD_TAGS`, on every local root.
+    pub tags: Vec<(BytesString, BytesString)>,
+    pub runtime_id: BytesString,
+    pub propagation: PropagationConfig,
+    pub sampler: Sampler,
+    pub sink: Arc<dyn ChunkSink>,
+}
+
+impl std::fmt::Debug for TraceSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TraceSettings")
+            .field("service", &self.service.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One local trace, shared by its spans.
+#[derive(Debug)]
+pub(crate) struct Trace {
+    settings: Arc<TraceSettings>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    propagation: TraceContext,
+    root_span_id: u64,
+    /// Name, service and resource of the local root as it started, for a sampling decision
+    /// needed before it ends (an outgoing request).
+    root_skeleton: SpanBytes,
+    open: usize,
+    finished: Vec<SpanBytes>,
+    root_done: bool,
+    /// The local sampler's rate tags (`_dd.agent_psr`, `_dd.rule_psr`, `_dd.limit_psr`).
+    decision_metrics: Vec<(&'static str, f64)>,
+}
+
+impl Trace {
+    /// Starts a local trace whose root is a span named `name`, continuing `propagation`.
+    pub(crate) fn start_root(
+        settings: &Arc<TraceSettings>,
+        propagation: TraceContext,
+        name: BytesString,
+        resource: BytesString,
+        r#type: BytesString,
+    ) -> ActiveSpan {
+        let span_id = crate::ids::new_span_id();
+        let mut span = SpanBytes {
+            service: settings.service.clone(),
+            name,
+            resource,
+            r#type,
+            trace_id: propagation.trace_id(),
+            span_id,
+            parent_id: propagation.parent_id(),
+            ..Default::default()
+        };
+        span.span_links = propagation.links().iter().map(link).collect();
+        let root_skeleton = SpanBytes {
+            service: span.service.clone(),
+            name: span.name.clone(),
+            resource: span.resource.clone(),
+            trace_id: span.trace_id,
+            ..Default::default()
+        };
+        let trace = Arc::new(Trace {
+            settings: settings.clone(),
+            state: Mutex::new(State {
+                propagation,
+                root_span_id: span_id,
+                root_skeleton,
+                open: 1,
+                finished: Vec::new(),
+                root_done: false,
+                decision_metrics: Vec::new(),
+            }),
+        });
+        ActiveSpan::new(trace, span)
+    }
+
+    pub(crate) fn settings(&self) -> &TraceSettings {
+        &self.settings
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while the lock was held left consistent data (every update is one push or
+        // one assignment): keep going rather than lose the trace.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn trace_id(&self) -> u128 {
+        self.state().propagation.trace_id()
+    }
+
+    /// A child span of the trace opens.
+    pub(crate) fn span_opened(&self) {
+        self.state().open += 1;
+    }
+
+    /// Writes the propagation headers for an outgoing request made from span `span_id`,
+    /// sampling the trace first if it has no decision yet.
+    pub(crate) fn inject(&self, span_id: u64, injector: &mut impl Injector) {
+        let mut state = self.state();
+        if state.propagation.sampling_priority().is_none() {
+            let skeleton = std::mem::take(&mut state.root_skeleton);
+            decide(&self.settings, &mut state, &skeleton);
+            state.root_skeleton = skeleton;
+        }
+        state
+            .propagation
+            .inject(span_id, &self.settings.propagation, injector);
+    }
+
+    /// A span of the trace ended: the local root sends the chunk; a span ending after it
+    /// goes out alone.
+    pub(crate) fn span_finished(&self, span: SpanBytes) {
+        let mut state = self.state();
+        state.open = state.open.saturating_sub(1);
+        let is_root = span.span_id == state.root_span_id;
+        state.finished.push(span);
+        if !is_root && !state.root_done {
+            return;
+        }
+        let mut chunk = std::mem::take(&mut state.finished);
+        if is_root {
+            state.root_done = true;
+            // The root is the last span pushed.
+            let root_index = chunk.len() - 1;
+            if state.propagation.sampling_priority().is_none() {
+                decide(&self.settings, &mut state, &chunk[root_index]);
+            }
+            tag_root(&self.settings, &state, &mut chunk[root_index]);
+        } else {
+            // A later chunk: its first span carries the trace's decision and tags.
+            tag_chunk_root(&state.propagation, &mut chunk[0]);
+        }
+        if let Some(origin) = state.propagation.origin() {
+            let origin = BytesString::from_string(origin.to_string());
+            for span in &mut chunk {
+                span.meta
+                    .insert(BytesString::from_static("_dd.origin"), origin.clone());
+            }
+        }
+        drop(state);
+        self.settings.sink.send(chunk);
+    }
+}
+
+/// Samples a trace that has no decision, from its local root as it is now.
+fn decide(settings: &TraceSettings, state: &mut State, root: &SpanBytes) {
+    let decision = settings.sampler.sample(root);
+    state
+        .propagation
+        .set_sampling_decision(decision.priority, decision.mechanism);
+    for (key, value) in &decision.meta {
+        if key.starts_with("_dd.p.") {
+            state.propagation.tags_mut().set(key, value);
+        }
+    }
+    state.decision_metrics = decision.metrics;
+}
+
+/// The local root's tags: the trace's (`_dd.p.*`, `_dd.p.tid`, `_dd.origin`, …), the
+/// decision's rates, the process's, and `env`, `version` and `DD_TAGS`.
+fn tag_root(settings: &TraceSettings, state: &State, root: &mut SpanBytes) {
+    let propagation = &state.propagation;
+    for (k, v) in &state.decision_metrics {
+        root.metrics.insert(BytesString::from_static(k), *v);
+    }
+    propagation.root_tags(|k, v| {
+        root.meta.insert(
+            BytesString::from_string(k.to_string()),
+            BytesString::from_string(v.to_string()),
+        );
+    });
+    if let Some(p) = propagation.sampling_priority() {
+        root.metrics.insert(
+            BytesString::from_static("_sampling_priority_v1"),
+            f64::from(p),
+        );
+    }
+    root.meta.insert(
+        BytesString::from_static("language"),
+        BytesString::from_static("rust"),
+    );
+    root.meta.insert(
+        BytesString::from_static("runtime-id"),
+        settings.runtime_id.clone(),
+    );
+    root.metrics.insert(
+        BytesString::from_static("process_id"),
+        f64::from(std::process::id()),
+    );
+    root.metrics
+        .insert(BytesString::from_static("_dd.top_level"), 1.0);
+    if let Some(env) = &settings.env {
+        root.meta
+            .insert(BytesString::from_static("env"), env.clone());
+    }
+    if let Some(version) = &settings.version {
+        root.meta
+            .insert(BytesString::from_static("version"), version.clone());
+    }
+    for (k, v) in &settings.tags {
+        root.meta.insert(k.clone(), v.clone());
+    }
+}
+
+/// The first span of a chunk sent after the root's: the decision and the propagated tags.
+fn tag_chunk_root(propagation: &TraceContext, span: &mut SpanBytes) {
+    if let Some(p) = propagation.sampling_priority() {
+        span.metrics.insert(
+            BytesString::from_static("_sampling_priority_v1"),
+            f64::from(p),
+        );
+    }
+    for (k, v) in propagation.tags().iter() {
+        span.meta.insert(
+            BytesString::from_string(k.to_string()),
+            BytesString::from_string(v.to_string()),
+        );
+    }
+}
+
+fn link(l: &crate::propagation::SpanLink) -> SpanLink<libdd_trace_utils::span::BytesData> {
+    let mut attributes = std::collections::HashMap::with_capacity(2);
+    attributes.insert(
+        BytesString::from_static("reason"),
+        BytesString::from_static(l.reason),
+    );
+    attributes.insert(
+        BytesString::from_static("context_headers"),
+        BytesString::from_static(l.context_headers.name()),
+    );
+    SpanLink {
+        trace_id: l.trace_id as u64,
+        trace_id_high: (l.trace_id >> 64) as u64,
+        span_id: l.span_id,
+        attributes,
+        tracestate: l
+            .tracestate
+            .as_deref()
+            .map(|t| BytesString::from_string(t.to_string()))
+            .unwrap_or_default(),
+        // v0.4 marks "flags were set" with the top bit.
+        flags: u32::from(l.flags) | 1 << 31,
+    }
+}

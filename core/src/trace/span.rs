@@ -1,0 +1,105 @@
+//! A span being recorded: a typed v0.4 span filled in place, so finishing it hands the exporter
+//! what it encodes, with no second representation.
+
+use super::chunk::Trace;
+use crate::propagation::Injector;
+use libdd_tinybytes::BytesString;
+use libdd_trace_utils::span::v04::SpanBytes;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// A started span of a local trace; it ends on [`ActiveSpan::finish`] or when dropped.
+#[derive(Debug)]
+pub(crate) struct ActiveSpan {
+    trace: Arc<Trace>,
+    span: Option<SpanBytes>,
+    started: Instant,
+}
+
+/// Nanoseconds since the Unix epoch, now.
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+impl ActiveSpan {
+    pub(super) fn new(trace: Arc<Trace>, mut span: SpanBytes) -> Self {
+        span.start = now_ns();
+        ActiveSpan {
+            trace,
+            span: Some(span),
+            started: Instant::now(),
+        }
+    }
+
+    /// A child of this span, in the same trace.
+    pub(crate) fn child(&self, name: BytesString) -> ActiveSpan {
+        let parent = self.span.as_ref();
+        let span = SpanBytes {
+            service: parent.map_or_else(
+                || self.trace.settings().service.clone(),
+                |p| p.service.clone(),
+            ),
+            resource: name.clone(),
+            name,
+            trace_id: parent.map_or(0, |p| p.trace_id),
+            span_id: crate::ids::new_span_id(),
+            parent_id: parent.map_or(0, |p| p.span_id),
+            ..Default::default()
+        };
+        self.trace.span_opened();
+        ActiveSpan::new(self.trace.clone(), span)
+    }
+
+    pub(crate) fn span_id(&self) -> u64 {
+        self.span.as_ref().map_or(0, |s| s.span_id)
+    }
+
+    pub(crate) fn trace(&self) -> &Arc<Trace> {
+        &self.trace
+    }
+
+    /// The span being recorded, to set its resource, type, tags and error.
+    pub(crate) fn data(&mut self) -> Option<&mut SpanBytes> {
+        self.span.as_mut()
+    }
+
+    /// Sets a string tag.
+    pub(crate) fn set_meta(&mut self, key: BytesString, value: BytesString) {
+        if let Some(span) = &mut self.span {
+            span.meta.insert(key, value);
+        }
+    }
+
+    /// Sets a numeric tag.
+    pub(crate) fn set_metric(&mut self, key: BytesString, value: f64) {
+        if let Some(span) = &mut self.span {
+            span.metrics.insert(key, value);
+        }
+    }
+
+    /// Writes the propagation headers of an outgoing request made from this span.
+    pub(crate) fn inject(&self, injector: &mut impl Injector) {
+        self.trace.inject(self.span_id(), injector);
+    }
+
+    /// Ends the span now.
+    pub(crate) fn finish(mut self) {
+        self.end();
+    }
+
+    fn end(&mut self) {
+        let Some(mut span) = self.span.take() else {
+            return;
+        };
+        span.duration = i64::try_from(self.started.elapsed().as_nanos()).unwrap_or(i64::MAX);
+        self.trace.span_finished(span);
+    }
+}
+
+impl Drop for ActiveSpan {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
