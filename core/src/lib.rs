@@ -31,7 +31,7 @@ mod config;
 mod decimal;
 mod error;
 // The Datadog-native pipeline, not yet the request path.
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 mod export;
 mod header_tags;
 mod headers;
@@ -43,13 +43,13 @@ mod pipeline;
 pub mod propagation;
 mod recent;
 // The Datadog-native pipeline, not yet the request path.
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 mod sampling;
 mod span;
 mod status;
 pub mod tags;
 // The Datadog-native pipeline, not yet the request path.
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 mod trace;
 
 pub use body::{complete_http_response, TracedBody};
