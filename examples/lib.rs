@@ -2,9 +2,6 @@
 //! trace-context injection, the W3C harness contract, query parsing and shutdown signals.
 
 use http::{HeaderMap, StatusCode};
-use opentelemetry::baggage::BaggageExt;
-use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
-use opentelemetry::{global, Context, KeyValue};
 use std::time::Duration;
 
 /// Decoded `key=value` pairs of a raw query string.
@@ -33,38 +30,21 @@ fn client() -> reqwest::Client {
     CLIENT.with(reqwest::Client::clone)
 }
 
-/// Starts a client span under the current context and returns the context to inject from.
-fn client_context(method: &'static str, url: &str, baggage: Vec<KeyValue>) -> Context {
-    let parent = Context::current();
-    let tracer = global::tracer("conformance");
-    let span = tracer
-        .span_builder("http.client.request")
-        .with_kind(SpanKind::Client)
-        .with_attributes([
-            KeyValue::new("http.request.method", method),
-            KeyValue::new("url.full", url.to_string()),
-        ])
-        .start_with_context(&tracer, &parent);
-    let cx = parent.with_span(span);
-    if baggage.is_empty() {
-        return cx;
-    }
-    let mut items: Vec<KeyValue> = cx
-        .baggage()
-        .iter()
-        .map(|(k, (v, _))| KeyValue::new(k.clone(), v.to_string()))
-        .collect();
-    items.extend(baggage);
-    cx.with_baggage(items)
+/// The client span of one outgoing call (reqwest, traced by the core's client span).
+fn client_span(method: &'static str, url: &str) -> ddtrace_core::ClientSpan {
+    ddtrace_core::ClientSpan::start("reqwest", "reqwest.request", method, url)
 }
 
-fn finish_client(cx: &Context, status: StatusCode) {
-    let span = cx.span();
-    span.set_attribute(KeyValue::new(
-        "http.response.status_code",
-        i64::from(status.as_u16()),
-    ));
-    span.end();
+/// Ends the client span with the call's outcome.
+fn finish_client(
+    mut span: ddtrace_core::ClientSpan,
+    sent: &Result<reqwest::Response, reqwest::Error>,
+) {
+    match sent {
+        Ok(res) => span.record_status(res.status().as_u16()),
+        Err(e) => span.record_error(ddtrace_core::ErrorInfo::from_error(e)),
+    }
+    span.finish();
 }
 
 /// `GET /outbound?url=U[&baggage=k=v…]`: calls `U` from a client span with the context
@@ -77,7 +57,7 @@ pub async fn outbound(query: &str) -> StatusCode {
         // itself holds `=` is sent percent-encoded (`%3D`) and stays unambiguous.
         if let Some(item) = param.strip_prefix("baggage=") {
             if let Some((k, v)) = item.split_once('=') {
-                baggage.push(KeyValue::new(decode(k), decode(v)));
+                baggage.push((decode(k), decode(v)));
             }
         }
     }
@@ -89,14 +69,18 @@ pub async fn outbound(query: &str) -> StatusCode {
     let Some(url) = url else {
         return StatusCode::BAD_REQUEST;
     };
-    let cx = client_context("GET", &url, baggage);
+    let mut span = client_span("GET", &url);
+    for (k, v) in &baggage {
+        span.set_baggage(k, v);
+    }
     let mut headers = HeaderMap::new();
-    ddtrace_core::propagation::inject(&cx, &mut headers);
-    let status = match client().get(&url).headers(headers).send().await {
+    span.inject(&mut headers);
+    let sent = client().get(&url).headers(headers).send().await;
+    let status = match &sent {
         Ok(res) => res.status(),
         Err(_) => StatusCode::BAD_GATEWAY,
     };
-    finish_client(&cx, status);
+    finish_client(span, &sent);
     status
 }
 
@@ -113,20 +97,16 @@ pub struct W3cCall {
 /// `POST /w3c`: each call in order, from its own client span, with the context injected.
 pub async fn w3c_harness(calls: Vec<W3cCall>) {
     for call in calls {
-        let cx = client_context("POST", &call.url, Vec::new());
+        let mut span = client_span("POST", &call.url);
         let mut headers = HeaderMap::new();
-        ddtrace_core::propagation::inject(&cx, &mut headers);
-        let status = match client()
+        span.inject(&mut headers);
+        let sent = client()
             .post(&call.url)
             .headers(headers)
             .json(&call.arguments)
             .send()
-            .await
-        {
-            Ok(res) => res.status(),
-            Err(_) => StatusCode::BAD_GATEWAY,
-        };
-        finish_client(&cx, status);
+            .await;
+        finish_client(span, &sent);
     }
 }
 

@@ -93,6 +93,10 @@ pub fn record_error<E: std::error::Error + ?Sized>(error: &E) -> bool {
 
 /// Like [`record_error`], with an explicit [`ErrorInfo`].
 pub fn record_error_info(info: ErrorInfo) -> bool {
+    if let Some(current) = crate::native::Current::get() {
+        current.trace.record_error(current.span_id, info);
+        return true;
+    }
     Context::map_current(|cx| {
         let span = cx.span();
         if !span.span_context().is_valid() {

@@ -26,6 +26,21 @@ pub(crate) fn new_trace_id(wide: bool) -> u128 {
     (u128::from(seconds) << 96) | low
 }
 
+/// A runtime id: a random UUID (version 4), one per process, as Datadog's tracers send it.
+pub(crate) fn runtime_id() -> String {
+    let (a, b) = (fastrand::u64(..), fastrand::u64(..));
+    let hi = (a & 0xffff_ffff_ffff_0fff) | 0x4000;
+    let lo = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        hi >> 32,
+        (hi >> 16) & 0xffff,
+        hi & 0xffff,
+        lo >> 48,
+        lo & 0xffff_ffff_ffff
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,5 +54,15 @@ mod tests {
         assert_ne!(id as u64, 0);
         assert_eq!(new_trace_id(false) >> 64, 0);
         assert_ne!(new_trace_id(false), new_trace_id(false));
+    }
+
+    #[test]
+    fn runtime_ids_are_version_4_uuids() {
+        let id = runtime_id();
+        let parts: Vec<&str> = id.split('-').collect();
+        assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);
+        assert!(parts[2].starts_with('4'));
+        assert!(matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
+        assert_ne!(runtime_id(), runtime_id());
     }
 }

@@ -26,33 +26,30 @@
 #![forbid(unsafe_code)]
 
 mod body;
+mod client;
 pub mod client_ip;
 mod config;
 mod decimal;
 mod error;
-// The Datadog-native pipeline, not yet the request path.
-#[allow(dead_code, unused_imports)]
 mod export;
 mod header_tags;
 mod headers;
 mod ids;
+mod native;
 mod obfuscation;
 #[cfg(feature = "tracing-bridge")]
 mod outage;
 mod pipeline;
 pub mod propagation;
 mod recent;
-// The Datadog-native pipeline, not yet the request path.
-#[allow(dead_code, unused_imports)]
 mod sampling;
 mod span;
 mod status;
 pub mod tags;
-// The Datadog-native pipeline, not yet the request path.
-#[allow(dead_code, unused_imports)]
 mod trace;
 
 pub use body::{complete_http_response, TracedBody};
+pub use client::ClientSpan;
 pub use config::{Config, ConfigBuilder, ConfigError, Tags};
 pub use error::{record_error, record_error_info, ErrorInfo};
 pub use header_tags::HeaderTags;

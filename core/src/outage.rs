@@ -216,6 +216,41 @@ impl OutageWatch {
     }
 }
 
+/// The native pipeline's exporter reports each send's outcome here directly (no event to
+/// watch): the same one warning per outage and one line when traces reach the agent again.
+pub(crate) fn report(outcome: &crate::export::Outcome) {
+    use crate::export::Outcome as Sent;
+    let (observed, reason) = match outcome {
+        Sent::Failed(reason) => (Outcome::Failed, reason.as_str()),
+        Sent::Delivered | Sent::Rates(_) => (Outcome::Delivered, ""),
+    };
+    let Some(announcement) = STATE
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .observe(observed, Instant::now())
+    else {
+        return;
+    };
+    let url = AGENT_URL.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let url = url.as_deref().unwrap_or("(not configured)");
+    let line = match announcement {
+        Announcement::OutageBegan => {
+            let reason: String = reason.chars().take(MAX_REASON).collect();
+            Line::Warn(format!(
+                "traces are not reaching the Datadog Agent at {url} ({reason}); they are dropped until it is reachable again (logged once per outage)"
+            ))
+        }
+        Announcement::OutageEnded {
+            failed_sends,
+            lasted,
+        } => Line::Info(format!(
+            "traces reach the Datadog Agent at {url} again, after {failed_sends} failed sends over {} s",
+            lasted.as_secs()
+        )),
+    };
+    OutageWatch::default().emit(line);
+}
+
 /// The watcher with its filter, for [`crate::init`]'s subscriber and [`crate::tracing_layer`].
 pub(crate) fn layer<S>() -> impl Layer<S>
 where

@@ -77,6 +77,8 @@ fn handler_context(parent: &Context) -> Context {
 #[derive(Debug)]
 pub struct TracerGuard {
     provider: Option<SdkTracerProvider>,
+    /// The Datadog-native pipeline's exporter, when that pipeline is installed.
+    native: Option<std::sync::Arc<crate::export::Exporter>>,
     timeout: Duration,
 }
 
@@ -98,6 +100,17 @@ impl TracerGuard {
     }
 
     fn shutdown_inner(&mut self) {
+        if let Some(exporter) = self.native.take() {
+            crate::native::uninstall();
+            exporter.shutdown(self.timeout);
+            let dropped = exporter.dropped_spans();
+            if dropped > 0 {
+                tracing::warn!(
+                    target: "ddtrace",
+                    "{dropped} spans were dropped because the Datadog Agent could not take them in time"
+                );
+            }
+        }
         if let Some(provider) = self.provider.take() {
             let mut slot = TRACER.write().unwrap_or_else(|p| p.into_inner());
             *slot = None;
@@ -134,7 +147,28 @@ impl Drop for TracerGuard {
 ///     // build and serve the app; the guard flushes every span when main returns
 /// }
 /// ```
+///
+/// `DDTRACE_RS_PIPELINE=native` installs the Datadog-native pipeline instead (experimental):
+/// request spans are built by this crate and exported by libdatadog's exporter, without the
+/// OpenTelemetry SDK; `tracing` spans are not recorded on it yet.
 pub fn init() -> TracerGuard {
+    if crate::native::requested() {
+        match crate::native::install() {
+            Ok(exporter) => {
+                #[cfg(feature = "tracing-bridge")]
+                install_subscriber(None, false);
+                return TracerGuard {
+                    provider: None,
+                    native: Some(exporter),
+                    timeout: Duration::from_secs(5),
+                };
+            }
+            Err(e) => tracing::warn!(
+                target: "ddtrace",
+                "the native pipeline could not start ({e}); using the OpenTelemetry pipeline"
+            ),
+        }
+    }
     init_with(datadog_opentelemetry::configuration::Config::builder().build())
 }
 
@@ -157,9 +191,10 @@ pub fn init_with(config: datadog_opentelemetry::configuration::Config) -> Tracer
     *TRACER.write().unwrap_or_else(|p| p.into_inner()) = Some(tracer);
     INSTALLED.store(true, Ordering::Release);
     #[cfg(feature = "tracing-bridge")]
-    install_subscriber(&provider, pipeline_diagnostics);
+    install_subscriber(Some(&provider), pipeline_diagnostics);
     TracerGuard {
         provider: Some(provider),
+        native: None,
         timeout: Duration::from_secs(5),
     }
 }
@@ -213,13 +248,13 @@ fn pipeline_diagnostics_asked(config: &datadog_opentelemetry::configuration::Con
 }
 
 #[cfg(feature = "tracing-bridge")]
-fn install_subscriber(provider: &SdkTracerProvider, pipeline_diagnostics: bool) {
+fn install_subscriber(provider: Option<&SdkTracerProvider>, pipeline_diagnostics: bool) {
     use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::Layer;
 
-    let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("tracing"));
+    let otel = provider.map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("tracing")));
     // This project's lines (configuration warnings, the agent watcher's), and the pipeline's
     // own diagnostics only when asked for (`DD_LOG_LEVEL` selects which). The exporter's
     // per-payload events (`libdd_data_pipeline`) stay out: the watcher says the same once per

@@ -215,12 +215,6 @@ impl RequestTracer {
     pub fn start<H: HeaderSource + ?Sized>(&self, req: RequestInfo<'_, H>) -> RequestSpan {
         let shared = &self.shared;
         let config = &shared.config;
-        let parent = if config.distributed_tracing {
-            crate::propagation::extract(req.headers)
-        } else {
-            Context::new()
-        };
-
         let mut attrs = Vec::with_capacity(shared.capacity);
         attrs.extend_from_slice(&shared.static_attrs);
         let method = method_str(req.method);
@@ -251,6 +245,14 @@ impl RequestTracer {
             }
         }
 
+        if let Some(settings) = crate::native::installed() {
+            return self.start_native(&settings, req.headers, attrs, method);
+        }
+        let parent = if config.distributed_tracing {
+            crate::propagation::extract(req.headers)
+        } else {
+            Context::new()
+        };
         let local_root = {
             let parent_span = parent.span();
             let sc = parent_span.span_context();
@@ -277,6 +279,54 @@ impl RequestTracer {
         }
         RequestSpan {
             cx,
+            native: None,
+            shared: self.shared.clone(),
+            method,
+            route: None,
+            status: None,
+            error: None,
+            finished: false,
+        }
+    }
+
+    /// The request span on the Datadog-native pipeline: the core's propagation engine
+    /// extracts, and the span is a Datadog span of a local trace of its own.
+    fn start_native<H: HeaderSource + ?Sized>(
+        &self,
+        settings: &Arc<crate::trace::TraceSettings>,
+        headers: &H,
+        attrs: Vec<KeyValue>,
+        method: Cow<'static, str>,
+    ) -> RequestSpan {
+        use crate::propagation::{Propagator, TraceContext};
+        let propagation_config = &settings.propagation;
+        let trace = if self.shared.config.distributed_tracing {
+            let extracted = Propagator::extract_with(propagation_config, headers);
+            TraceContext::start(extracted, propagation_config)
+        } else {
+            TraceContext::new_root(propagation_config)
+        };
+        let mut span = crate::trace::Trace::start_root(
+            settings,
+            trace,
+            libdd_tinybytes::BytesString::from_static(self.shared.integration.operation_name),
+            crate::native::text(method.clone()),
+            libdd_tinybytes::BytesString::from_static("web"),
+        );
+        span.set_meta(
+            libdd_tinybytes::BytesString::from_static("span.kind"),
+            libdd_tinybytes::BytesString::from_static("server"),
+        );
+        for kv in attrs {
+            crate::native::apply(&mut span, kv);
+        }
+        let current = crate::native::Current {
+            trace: span.trace().clone(),
+            span_id: span.span_id(),
+        };
+        RequestSpan {
+            cx: Context::new().with_value(current),
+            native: Some(span),
             shared: self.shared.clone(),
             method,
             route: None,
@@ -294,6 +344,8 @@ impl RequestTracer {
 #[derive(Debug)]
 pub struct RequestSpan {
     cx: Context,
+    /// The span, on the Datadog-native pipeline (on the OpenTelemetry one it is in `cx`).
+    native: Option<crate::trace::ActiveSpan>,
     shared: Arc<Shared>,
     method: Cow<'static, str>,
     /// The route and the resource made from it, both shared (see `recent`).
@@ -327,9 +379,17 @@ impl RequestSpan {
         self.status = Some(status);
         let tags = &self.shared.config.header_tags;
         if !tags.is_empty() {
-            self.cx
-                .span()
-                .set_attributes(tags.response_attributes(headers));
+            match &mut self.native {
+                Some(span) => {
+                    for kv in tags.response_attributes(headers) {
+                        crate::native::apply(span, kv);
+                    }
+                }
+                None => self
+                    .cx
+                    .span()
+                    .set_attributes(tags.response_attributes(headers)),
+            }
         }
     }
 
@@ -355,11 +415,11 @@ impl RequestSpan {
         if std::mem::replace(&mut self.finished, true) {
             return;
         }
-        let span = self.cx.span();
+        let mut attrs: Vec<KeyValue> = Vec::with_capacity(6);
         let method = &self.method;
         let resource: StringValue = match (self.route.take(), self.status) {
             (Some((route, resource)), _) => {
-                span.set_attribute(KeyValue::new("http.route", route));
+                attrs.push(KeyValue::new("http.route", route));
                 resource
             }
             (None, Some(status)) => {
@@ -371,24 +431,47 @@ impl RequestSpan {
                 Cow::Owned(method) => StringValue::from(method.clone()),
             },
         };
-        span.set_attribute(KeyValue::new("datadog.resource", resource));
+        attrs.push(KeyValue::new("datadog.resource", resource));
         let mut is_error = false;
         if let Some(status) = self.status {
-            span.set_attribute(KeyValue::new(
+            attrs.push(KeyValue::new(
                 "datadog.http_status_code",
                 status_value(status),
             ));
             is_error = self.shared.config.server_error_statuses.contains(status);
         }
+        let mut error_status = None;
         if let Some(err) = self.error.take() {
-            let description = err.message.clone();
-            span.set_attributes(error_attributes(err));
-            span.set_status(Status::error(description));
+            error_status = Some(err.message.clone());
+            attrs.extend(error_attributes(err));
         } else if is_error {
-            span.set_attribute(KeyValue::new("datadog.error", 1_i64));
-            span.set_status(Status::error(""));
+            attrs.push(KeyValue::new("datadog.error", 1_i64));
+            error_status = Some(String::new());
         }
-        span.end();
+        match self.native.take() {
+            Some(mut span) => {
+                // An error recorded from inside the handler (`record_error`) counts when the
+                // status is an error status, as the OpenTelemetry pipeline decides.
+                let recorded = crate::native::take_recorded_error(&span);
+                for kv in attrs {
+                    crate::native::apply(&mut span, kv);
+                }
+                if let Some(err) = recorded.filter(|_| is_error || self.status.is_none()) {
+                    for kv in error_attributes(err) {
+                        crate::native::apply(&mut span, kv);
+                    }
+                }
+                span.finish();
+            }
+            None => {
+                let span = self.cx.span();
+                span.set_attributes(attrs);
+                if let Some(description) = error_status {
+                    span.set_status(Status::error(description));
+                }
+                span.end();
+            }
+        }
     }
 }
 

@@ -35,6 +35,11 @@ fn axum_propagation_vectors() {
 }
 
 #[test]
+fn axum_propagation_vectors_native() {
+    suite::propagation_vectors_native(&AXUM);
+}
+
+#[test]
 fn axum_http_vectors() {
     suite::http_vectors(&AXUM);
 }
@@ -72,6 +77,11 @@ fn actix_web_config_variants() {
 #[test]
 fn actix_web_propagation_vectors() {
     suite::propagation_vectors(&ACTIX_WEB);
+}
+
+#[test]
+fn actix_web_propagation_vectors_native() {
+    suite::propagation_vectors_native(&ACTIX_WEB);
 }
 
 #[test]
@@ -115,6 +125,11 @@ fn poem_propagation_vectors() {
 }
 
 #[test]
+fn poem_propagation_vectors_native() {
+    suite::propagation_vectors_native(&POEM);
+}
+
+#[test]
 fn poem_http_vectors() {
     suite::http_vectors(&POEM);
 }
@@ -152,6 +167,11 @@ fn rocket_config_variants() {
 #[test]
 fn rocket_propagation_vectors() {
     suite::propagation_vectors(&ROCKET);
+}
+
+#[test]
+fn rocket_propagation_vectors_native() {
+    suite::propagation_vectors_native(&ROCKET);
 }
 
 #[test]

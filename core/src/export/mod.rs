@@ -22,7 +22,7 @@ use libdd_data_pipeline::trace_exporter::{
 use libdd_shared_runtime::{BasicRuntime, BlockingRuntime, SharedRuntime};
 use libdd_trace_utils::span::v04::SpanBytes;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 /// What the exporter needs to know.
@@ -61,8 +61,9 @@ pub(crate) type OnOutcome = Box<dyn Fn(Outcome) + Send + Sync>;
 
 /// A running exporter; dropping it flushes with a 5 s limit.
 pub(crate) struct Exporter {
-    buffer: Option<TraceBuffer<SpanBytes>>,
-    runtime: Option<Arc<BasicRuntime>>,
+    // Read on every chunk, written once at shutdown.
+    buffer: RwLock<Option<TraceBuffer<SpanBytes>>>,
+    runtime: Mutex<Option<Arc<BasicRuntime>>>,
     dropped: Arc<AtomicU64>,
 }
 
@@ -131,8 +132,8 @@ impl Exporter {
             .spawn_worker(worker, false)
             .map_err(|e| format!("starting the export worker: {e}"))?;
         Ok(Exporter {
-            buffer: Some(buffer),
-            runtime: Some(runtime),
+            buffer: RwLock::new(Some(buffer)),
+            runtime: Mutex::new(Some(runtime)),
             dropped: Arc::new(AtomicU64::new(0)),
         })
     }
@@ -140,9 +141,13 @@ impl Exporter {
     /// Queues one trace chunk; never blocks. A chunk that does not fit in the buffer (the agent
     /// is away or slow) is dropped and counted.
     pub(crate) fn send(&self, chunk: Vec<SpanBytes>) {
-        let Some(buffer) = &self.buffer else { return };
         let spans = chunk.len() as u64;
-        if buffer.send_chunk(chunk).is_err() {
+        let buffer = self.buffer.read().unwrap_or_else(|p| p.into_inner());
+        let sent = match buffer.as_ref() {
+            Some(buffer) => buffer.send_chunk(chunk).is_ok(),
+            None => false,
+        };
+        if !sent {
             self.dropped.fetch_add(spans, Ordering::Relaxed);
         }
     }
@@ -153,8 +158,18 @@ impl Exporter {
     }
 
     /// Flushes what is buffered and stops, waiting at most `timeout` for the agent.
-    pub(crate) fn shutdown(&mut self, timeout: Duration) {
-        let (Some(buffer), Some(runtime)) = (self.buffer.take(), self.runtime.take()) else {
+    pub(crate) fn shutdown(&self, timeout: Duration) {
+        let buffer = self
+            .buffer
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let runtime = self
+            .runtime
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let (Some(buffer), Some(runtime)) = (buffer, runtime) else {
             return;
         };
         // The runtime blocks and is dropped here: never on a tokio thread, where both panic.

@@ -42,7 +42,7 @@ fn a_trace_reaches_the_agent_as_the_core_built_it() {
         tags: Vec::new(),
         runtime_id: BytesString::from_static("00000000-0000-4000-8000-000000000000"),
         propagation: PropagationConfig::default(),
-        sampler: Sampler::from_lookup(|_| None),
+        sampler: Arc::new(Sampler::from_lookup(|_| None)),
         sink: exporter.clone(),
     });
     let propagation = TraceContext::new_root(&settings.propagation);
@@ -103,7 +103,7 @@ fn shutdown_flushes_what_is_buffered() {
         flush_interval: Duration::from_secs(3600),
         ..ExporterConfig::default()
     };
-    let mut exporter = Exporter::start(config, Box::new(|_| {})).expect("exporter starts");
+    let exporter = Exporter::start(config, Box::new(|_| {})).expect("exporter starts");
     for i in 0..50u64 {
         exporter.send(vec![SpanBytes {
             service: BytesString::from_static("shop"),
@@ -129,7 +129,7 @@ fn an_unreachable_agent_is_reported_and_never_blocks() {
         flush_interval: Duration::from_millis(100),
         ..ExporterConfig::default()
     };
-    let mut exporter = Exporter::start(config, Box::new(move |o| seen.lock().unwrap().push(o)))
+    let exporter = Exporter::start(config, Box::new(move |o| seen.lock().unwrap().push(o)))
         .expect("exporter starts");
     // Queuing never waits for the agent: this loop ends at once, and what does not fit in the
     // buffer is dropped.

@@ -120,15 +120,22 @@ impl Propagator {
     ///
     /// Nothing is allocated for a request without propagation headers.
     pub fn extract<H: HeaderSource + ?Sized>(&self, headers: &H) -> Extracted {
+        Self::extract_with(&self.config, headers)
+    }
+
+    /// [`Propagator::extract`] with a configuration held elsewhere.
+    pub(crate) fn extract_with<H: HeaderSource + ?Sized>(
+        config: &PropagationConfig,
+        headers: &H,
+    ) -> Extracted {
         let carrier = Carrier::read(headers);
         if !carrier.any() {
             return Extracted::default();
         }
-        self.extract_from(&carrier)
+        Self::extract_from(config, &carrier)
     }
 
-    fn extract_from(&self, carrier: &Carrier<'_>) -> Extracted {
-        let config = &*self.config;
+    fn extract_from(config: &PropagationConfig, carrier: &Carrier<'_>) -> Extracted {
         if config.behavior == ExtractBehavior::Ignore {
             return Extracted::default();
         }

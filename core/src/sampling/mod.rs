@@ -9,7 +9,6 @@ mod span_data;
 
 use crate::config::warn_env;
 use libdd_sampling::{DatadogSampler, SamplingRule, SamplingRuleConfig};
-use libdd_tinybytes::BytesString;
 use libdd_trace_utils::span::v04::SpanBytes;
 use span_data::{Root, Tag, Tags};
 
@@ -117,14 +116,13 @@ impl Sampler {
     }
 }
 
-/// `s` as span text without copying a static string.
-pub(crate) fn text(s: &'static str) -> BytesString {
-    BytesString::from_static(s)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn text(s: &'static str) -> libdd_tinybytes::BytesString {
+        libdd_tinybytes::BytesString::from_static(s)
+    }
 
     fn root(service: &'static str) -> SpanBytes {
         SpanBytes {

@@ -21,7 +21,7 @@ pub(crate) struct TraceSettings {
     pub tags: Vec<(BytesString, BytesString)>,
     pub runtime_id: BytesString,
     pub propagation: PropagationConfig,
-    pub sampler: Sampler,
+    pub sampler: Arc<Sampler>,
     pub sink: Arc<dyn ChunkSink>,
 }
 
@@ -52,6 +52,8 @@ struct State {
     root_done: bool,
     /// The local sampler's rate tags (`_dd.agent_psr`, `_dd.rule_psr`, `_dd.limit_psr`).
     decision_metrics: Vec<(&'static str, f64)>,
+    /// Errors recorded from inside a span's handler, by span id, until the span ends.
+    errors: Vec<(u64, crate::ErrorInfo)>,
 }
 
 impl Trace {
@@ -92,6 +94,7 @@ impl Trace {
                 finished: Vec::new(),
                 root_done: false,
                 decision_metrics: Vec::new(),
+                errors: Vec::new(),
             }),
         });
         ActiveSpan::new(trace, span)
@@ -109,6 +112,26 @@ impl Trace {
 
     pub(crate) fn trace_id(&self) -> u128 {
         self.state().propagation.trace_id()
+    }
+
+    /// Records an error for span `span_id`; the first one is kept.
+    pub(crate) fn record_error(&self, span_id: u64, error: crate::ErrorInfo) {
+        let mut state = self.state();
+        if !state.errors.iter().any(|(id, _)| *id == span_id) {
+            state.errors.push((span_id, error));
+        }
+    }
+
+    /// The error recorded for span `span_id`.
+    pub(crate) fn take_error(&self, span_id: u64) -> Option<crate::ErrorInfo> {
+        let mut state = self.state();
+        let i = state.errors.iter().position(|(id, _)| *id == span_id)?;
+        Some(state.errors.swap_remove(i).1)
+    }
+
+    /// Sets a baggage item for the trace's outgoing requests.
+    pub(crate) fn set_baggage(&self, key: &str, value: &str) {
+        self.state().propagation.baggage_mut().set(key, value);
     }
 
     /// A child span of the trace opens.

@@ -33,7 +33,23 @@ impl ActiveSpan {
         }
     }
 
+    /// A new span of `trace`, child of its span `parent_id` (which may be held elsewhere).
+    pub(crate) fn child_of(trace: Arc<Trace>, parent_id: u64, name: BytesString) -> ActiveSpan {
+        let span = SpanBytes {
+            service: trace.settings().service.clone(),
+            resource: name.clone(),
+            name,
+            trace_id: trace.trace_id(),
+            span_id: crate::ids::new_span_id(),
+            parent_id,
+            ..Default::default()
+        };
+        trace.span_opened();
+        ActiveSpan::new(trace, span)
+    }
+
     /// A child of this span, in the same trace.
+    #[cfg(test)]
     pub(crate) fn child(&self, name: BytesString) -> ActiveSpan {
         let parent = self.span.as_ref();
         let span = SpanBytes {
@@ -69,13 +85,6 @@ impl ActiveSpan {
     pub(crate) fn set_meta(&mut self, key: BytesString, value: BytesString) {
         if let Some(span) = &mut self.span {
             span.meta.insert(key, value);
-        }
-    }
-
-    /// Sets a numeric tag.
-    pub(crate) fn set_metric(&mut self, key: BytesString, value: f64) {
-        if let Some(span) = &mut self.span {
-            span.metrics.insert(key, value);
         }
     }
 

@@ -28,12 +28,12 @@ fn settings(
         )],
         runtime_id: BytesString::from_static("6a2c0e3e-0000-4000-8000-000000000001"),
         propagation: PropagationConfig::default(),
-        sampler: Sampler::from_lookup(|n| {
+        sampler: Arc::new(Sampler::from_lookup(|n| {
             sampling
                 .iter()
                 .find(|(k, _)| *k == n)
                 .map(|(_, v)| v.to_string())
-        }),
+        })),
         sink: sink.clone(),
     });
     (settings, sink)

@@ -1,0 +1,75 @@
+//! The Datadog-native pipeline: request spans built by the core as Datadog spans, propagated by
+//! the core's engine, sampled by libdatadog's sampler and exported by libdatadog's exporter,
+//! with no OpenTelemetry SDK in between.
+//!
+//! Experimental: [`crate::init`] installs it instead of the OpenTelemetry pipeline when
+//! `DDTRACE_RS_PIPELINE=native`. Request spans, their propagation and outgoing requests made
+//! through [`crate::ClientSpan`] are native; `tracing` spans inside a request are not recorded
+//! yet on this pipeline.
+
+mod attributes;
+mod current;
+mod settings;
+
+pub(crate) use attributes::{apply, text};
+pub(crate) use current::Current;
+
+use crate::export::{Exporter, Outcome};
+use crate::trace::TraceSettings;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+/// The installed native pipeline's settings.
+static NATIVE: RwLock<Option<Arc<TraceSettings>>> = RwLock::new(None);
+/// Read on every request before the lock: most processes never install the native pipeline.
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// The environment variable that selects the pipeline `init` installs.
+pub(crate) const PIPELINE_VAR: &str = "DDTRACE_RS_PIPELINE";
+
+/// Whether `DDTRACE_RS_PIPELINE` asks for the native pipeline.
+pub(crate) fn requested() -> bool {
+    std::env::var(PIPELINE_VAR).is_ok_and(|v| v.trim().eq_ignore_ascii_case("native"))
+}
+
+/// The native pipeline, when it is installed.
+pub(crate) fn installed() -> Option<Arc<TraceSettings>> {
+    if !INSTALLED.load(Ordering::Acquire) {
+        return None;
+    }
+    NATIVE.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// Installs the native pipeline configured from the environment; the exporter is returned for
+/// the guard to flush at shutdown.
+pub(crate) fn install() -> Result<Arc<Exporter>, String> {
+    let lookup = |name: &str| std::env::var(name).ok();
+    let env = settings::Env::read(lookup);
+    #[cfg(feature = "tracing-bridge")]
+    crate::outage::set_agent_url(env.url());
+    let sampler = Arc::new(crate::sampling::Sampler::from_lookup(lookup));
+    let rates = sampler.clone();
+    let on_outcome = Box::new(move |outcome: Outcome| {
+        if let Outcome::Rates(body) = &outcome {
+            rates.agent_rates(body);
+        }
+        #[cfg(feature = "tracing-bridge")]
+        crate::outage::report(&outcome);
+    });
+    let exporter = Arc::new(Exporter::start(env.exporter_config(), on_outcome)?);
+    let settings = Arc::new(env.trace_settings(sampler, exporter.clone()));
+    *NATIVE.write().unwrap_or_else(|p| p.into_inner()) = Some(settings);
+    INSTALLED.store(true, Ordering::Release);
+    Ok(exporter)
+}
+
+/// Uninstalls the native pipeline (the guard then flushes the exporter).
+pub(crate) fn uninstall() {
+    INSTALLED.store(false, Ordering::Release);
+    *NATIVE.write().unwrap_or_else(|p| p.into_inner()) = None;
+}
+
+/// The error recorded with `record_error` from inside the handler of `span`, if any.
+pub(crate) fn take_recorded_error(span: &crate::trace::ActiveSpan) -> Option<crate::ErrorInfo> {
+    span.trace().take_error(span.span_id())
+}
