@@ -229,9 +229,12 @@ where
     S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
 {
     use tracing_subscriber::Layer;
-    tracing_opentelemetry::layer()
-        .with_tracer(global::tracer("tracing"))
-        .and_then(crate::outage::layer())
+    // The pipeline `init` installed decides which layer records `tracing` spans.
+    let native = crate::native::installed().is_some();
+    let otel =
+        (!native).then(|| tracing_opentelemetry::layer().with_tracer(global::tracer("tracing")));
+    let native = native.then(crate::native::NativeLayer::default);
+    Layer::and_then(Layer::and_then(otel, native), crate::outage::layer())
 }
 
 /// Whether the user asked for the pipeline's own diagnostics: `DD_LOG_LEVEL` set, or a level
@@ -255,6 +258,7 @@ fn install_subscriber(provider: Option<&SdkTracerProvider>, pipeline_diagnostics
     use tracing_subscriber::Layer;
 
     let otel = provider.map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("tracing")));
+    let native = provider.is_none().then(crate::native::NativeLayer::default);
     // This project's lines (configuration warnings, the agent watcher's), and the pipeline's
     // own diagnostics only when asked for (`DD_LOG_LEVEL` selects which). The exporter's
     // per-payload events (`libdd_data_pipeline`) stay out: the watcher says the same once per
@@ -268,6 +272,7 @@ fn install_subscriber(provider: Option<&SdkTracerProvider>, pipeline_diagnostics
         .with_filter(targets);
     if tracing_subscriber::registry()
         .with(otel)
+        .with(native)
         .with(crate::outage::layer())
         .with(lines)
         .try_init()

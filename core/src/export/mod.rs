@@ -23,7 +23,7 @@ use libdd_shared_runtime::{BasicRuntime, BlockingRuntime, SharedRuntime};
 use libdd_trace_utils::span::v04::SpanBytes;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What the exporter needs to know.
 #[derive(Clone, Debug)]
@@ -157,7 +157,8 @@ impl Exporter {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    /// Flushes what is buffered and stops, waiting at most `timeout` for the agent.
+    /// Flushes what is buffered and stops, returning within `timeout` (and half a second)
+    /// whatever the agent does: a hung or failing agent loses what it did not take in time.
     pub(crate) fn shutdown(&self, timeout: Duration) {
         let buffer = self
             .buffer
@@ -172,22 +173,27 @@ impl Exporter {
         let (Some(buffer), Some(runtime)) = (buffer, runtime) else {
             return;
         };
-        // The runtime blocks and is dropped here: never on a tokio thread, where both panic.
+        let deadline = Instant::now() + timeout;
+        // On a thread of its own: the runtime blocks and is dropped there, never on a tokio
+        // thread (where both panic), and a send that hangs past the deadline is left behind.
+        let (done, finished) = std::sync::mpsc::channel();
         let stop = move || {
             let _ = buffer.flush_and_close(Some(timeout));
-            let _ = runtime.block_on(runtime.shutdown_async());
+            let left = deadline.saturating_duration_since(Instant::now());
+            let _ = runtime
+                .block_on(async { tokio::time::timeout(left, runtime.shutdown_async()).await });
             drop(buffer);
             drop(runtime);
+            let _ = done.send(());
         };
-        if tokio::runtime::Handle::try_current().is_ok() {
-            if let Ok(handle) = std::thread::Builder::new()
-                .name("ddtrace-exporter-stop".into())
-                .spawn(stop)
-            {
-                let _ = handle.join();
+        match std::thread::Builder::new()
+            .name("ddtrace-exporter-stop".into())
+            .spawn(stop)
+        {
+            Ok(_) => {
+                let _ = finished.recv_timeout(timeout + Duration::from_millis(500));
             }
-        } else {
-            stop();
+            Err(e) => tracing::warn!(target: "ddtrace", "stopping the exporter: {e}"),
         }
     }
 }

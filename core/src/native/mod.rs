@@ -3,16 +3,19 @@
 //! with no OpenTelemetry SDK in between.
 //!
 //! Experimental: [`crate::init`] installs it instead of the OpenTelemetry pipeline when
-//! `DDTRACE_RS_PIPELINE=native`. Request spans, their propagation and outgoing requests made
-//! through [`crate::ClientSpan`] are native; `tracing` spans inside a request are not recorded
-//! yet on this pipeline.
+//! `DDTRACE_RS_PIPELINE=native`. Request spans, their propagation, outgoing requests made
+//! through [`crate::ClientSpan`] and `tracing` spans inside a request are native.
 
 mod attributes;
 mod current;
+#[cfg(feature = "tracing-bridge")]
+mod layer;
 mod settings;
 
 pub(crate) use attributes::{apply, text};
 pub(crate) use current::Current;
+#[cfg(feature = "tracing-bridge")]
+pub(crate) use layer::NativeLayer;
 
 use crate::export::{Exporter, Outcome};
 use crate::trace::TraceSettings;

@@ -253,6 +253,9 @@ pub fn extract<H: HeaderSource + ?Sized>(headers: &H) -> Context {
 
 /// Injects `cx` (its span and baggage) into outgoing request headers, for HTTP clients.
 ///
+/// On the Datadog-native pipeline, a context holding a request span (the one a handler runs
+/// in) injects from that span with the core's engine.
+///
 /// ```no_run
 /// use opentelemetry::trace::{TraceContextExt, Tracer};
 ///
@@ -265,6 +268,10 @@ pub fn extract<H: HeaderSource + ?Sized>(headers: &H) -> Context {
 /// assert!(headers.contains_key("x-datadog-trace-id"));
 /// ```
 pub fn inject(cx: &Context, headers: &mut HeaderMap) {
+    if let Some(current) = cx.get::<crate::native::Current>() {
+        current.trace.inject(current.span_id, headers);
+        return;
+    }
     opentelemetry::global::get_text_map_propagator(|p| {
         p.inject_context(cx, &mut HeaderInjector(headers))
     })

@@ -1,0 +1,211 @@
+//! `tracing` spans as Datadog spans on the native pipeline.
+//!
+//! A `tracing` span opened inside a traced request (under the request span, or under another
+//! `tracing` span that is in a trace) becomes a child Datadog span:
+//! - its operation name is the `tracing` span's name, and its resource the same unless a
+//!   `resource` (or `resource.name`) field sets it; `service` and `span.type` fields set those;
+//! - other fields become tags: numbers as metrics, the rest as strings;
+//! - an error event inside it (`#[instrument(err)]` emits one with an `error` field) sets
+//!   `error` and `error.message`.
+//!
+//! Outside a trace, a `tracing` span costs one look at the current context and creates
+//! nothing. While a Datadog-backed `tracing` span is entered, it is the current span for
+//! outgoing requests ([`crate::ClientSpan`]) and for [`crate::record_error`].
+
+use super::Current;
+use crate::trace::ActiveSpan;
+use libdd_tinybytes::BytesString;
+use opentelemetry::{Context, ContextGuard};
+use std::cell::RefCell;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::Context as LayerContext;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::Layer;
+
+/// The layer [`crate::init`] installs on the native pipeline.
+#[derive(Debug, Default)]
+pub(crate) struct NativeLayer;
+
+/// The Datadog span behind a `tracing` span, in the span's extensions.
+struct Backing {
+    span: ActiveSpan,
+    current: Current,
+}
+
+thread_local! {
+    /// The contexts attached while Datadog-backed `tracing` spans are entered on this thread.
+    static ENTERED: RefCell<Vec<(Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Writes a `tracing` span's fields into its Datadog span.
+struct Fields<'a>(&'a mut ActiveSpan);
+
+impl Fields<'_> {
+    fn text(&mut self, field: &Field, value: String) {
+        let Some(data) = self.0.data() else { return };
+        match field.name() {
+            "resource" | "resource.name" => data.resource = BytesString::from_string(value),
+            "service" | "service.name" => data.service = BytesString::from_string(value),
+            "span.type" => data.r#type = BytesString::from_string(value),
+            name => {
+                data.meta.insert(
+                    BytesString::from_static(name),
+                    BytesString::from_string(value),
+                );
+            }
+        }
+    }
+
+    fn number(&mut self, field: &Field, value: f64) {
+        if let Some(data) = self.0.data() {
+            data.metrics
+                .insert(BytesString::from_static(field.name()), value);
+        }
+    }
+}
+
+impl Visit for Fields<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.text(field, value.to_string());
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.text(field, format!("{value:?}"));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.number(field, value as f64);
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.number(field, value as f64);
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.number(field, value);
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.text(field, value.to_string());
+    }
+}
+
+/// The `error` field of an event, if it has one.
+#[derive(Default)]
+struct ErrorField(Option<String>);
+
+impl Visit for ErrorField {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "error" {
+            self.0 = Some(value.to_string());
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "error" {
+            self.0 = Some(format!("{value:?}"));
+        }
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        if field.name() == "error" {
+            self.0 = Some(value.to_string());
+        }
+    }
+}
+
+impl<S> Layer<S> for NativeLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
+        let Some(span_ref) = ctx.span(id) else { return };
+        // The parent: the `tracing` parent's Datadog span, else the span current in the
+        // context (the request span while its handler runs).
+        let parent = span_ref
+            .parent()
+            .and_then(|p| p.extensions().get::<Backing>().map(|b| b.current.clone()))
+            .or_else(|| {
+                if attrs.is_root() {
+                    None
+                } else {
+                    Current::get()
+                }
+            });
+        let Some(parent) = parent else { return };
+        let name = BytesString::from_static(attrs.metadata().name());
+        let mut span = ActiveSpan::child_of(parent.trace.clone(), parent.span_id, name);
+        attrs.record(&mut Fields(&mut span));
+        let current = Current {
+            trace: parent.trace,
+            span_id: span.span_id(),
+        };
+        span_ref.extensions_mut().insert(Backing { span, current });
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: LayerContext<'_, S>) {
+        let Some(span_ref) = ctx.span(id) else { return };
+        let mut extensions = span_ref.extensions_mut();
+        if let Some(backing) = extensions.get_mut::<Backing>() {
+            values.record(&mut Fields(&mut backing.span));
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
+        if *event.metadata().level() != tracing::Level::ERROR {
+            return;
+        }
+        let Some(span_ref) = ctx.event_span(event) else {
+            return;
+        };
+        let mut extensions = span_ref.extensions_mut();
+        let Some(backing) = extensions.get_mut::<Backing>() else {
+            return;
+        };
+        let mut error = ErrorField::default();
+        event.record(&mut error);
+        let Some(message) = error.0 else { return };
+        if let Some(data) = backing.span.data() {
+            data.error = 1;
+            data.meta.insert(
+                BytesString::from_static("error.message"),
+                BytesString::from_string(message),
+            );
+        }
+    }
+
+    fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
+        let Some(span_ref) = ctx.span(id) else { return };
+        let extensions = span_ref.extensions();
+        let Some(backing) = extensions.get::<Backing>() else {
+            return;
+        };
+        let guard = Context::current()
+            .with_value(backing.current.clone())
+            .attach();
+        ENTERED.with(|entered| entered.borrow_mut().push((id.clone(), guard)));
+    }
+
+    fn on_exit(&self, id: &Id, _ctx: LayerContext<'_, S>) {
+        ENTERED.with(|entered| {
+            let mut entered = entered.borrow_mut();
+            if let Some(i) = entered.iter().rposition(|(entered_id, _)| entered_id == id) {
+                // Detached here, in order: OpenTelemetry restores the context that was current
+                // when it was attached.
+                drop(entered.remove(i));
+            }
+        });
+    }
+
+    fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
+        let Some(span_ref) = ctx.span(&id) else {
+            return;
+        };
+        let backing = span_ref.extensions_mut().remove::<Backing>();
+        if let Some(backing) = backing {
+            backing.span.finish();
+        }
+    }
+}
