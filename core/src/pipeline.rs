@@ -94,6 +94,17 @@ impl TracerGuard {
         self.provider.as_ref()
     }
 
+    /// Sends every finished span to the agent now, waiting at most the shutdown timeout; the
+    /// pipeline keeps running.
+    pub fn flush(&self) {
+        if let Some(exporter) = &self.native {
+            exporter.flush(self.timeout);
+        }
+        if let Some(provider) = &self.provider {
+            let _ = provider.force_flush();
+        }
+    }
+
     /// Flushes every finished span and stops the exporter, waiting at most the shutdown timeout.
     pub fn shutdown(mut self) {
         self.shutdown_inner();

@@ -158,6 +158,9 @@ struct Shared {
     config: Config,
     // Precomputed once: the attributes every span of this tracer carries.
     static_attrs: Vec<KeyValue>,
+    // The same as Datadog span fields and tags, for the native pipeline: cloning them into a
+    // span is a reference count each, not an allocation.
+    native_static: crate::native::StaticTags,
     // Room for every attribute a span can get, so its list never grows; no more, as a list
     // within glibc's per-thread cache (1 KiB) allocates far faster than a larger one.
     capacity: usize,
@@ -188,11 +191,13 @@ impl RequestTracer {
         // `_dd.p.tid`, route, resource, status, at most three error attributes plus
         // `datadog.error`, response header tags (each configured header at most once).
         let capacity = static_attrs.len() + 3 + 2 + 4 + 4 + 2 * config.header_tags.len();
+        let native_static = crate::native::StaticTags::from_attributes(&static_attrs);
         RequestTracer {
             shared: Arc::new(Shared {
                 integration,
                 config,
                 static_attrs,
+                native_static,
                 capacity,
             }),
         }
@@ -317,7 +322,9 @@ impl RequestTracer {
             libdd_tinybytes::BytesString::from_static("span.kind"),
             libdd_tinybytes::BytesString::from_static("server"),
         );
-        for kv in attrs {
+        // The tracer's own attributes come first in the list: they were converted once.
+        self.shared.native_static.apply(&mut span);
+        for kv in attrs.into_iter().skip(self.shared.static_attrs.len()) {
             crate::native::apply(&mut span, kv);
         }
         let current = crate::native::Current {

@@ -84,11 +84,21 @@ pub const TRACE_HEADERS: [(&str, &str); 6] = [
 ///
 /// `DDTRACE_BENCH_AGENT_URL` points it at a sink in another process instead (the profile
 /// script does, so that the receiver's instructions are not in the bench's process).
+///
+/// With `DDTRACE_RS_PIPELINE=native` it installs the Datadog-native pipeline instead (through
+/// `ddtrace_core::init`, configured by `DD_TRACE_AGENT_URL` and `DD_SERVICE`, set here); peers
+/// built on OpenTelemetry then have no pipeline to export to.
 pub fn pipeline_to_sink() -> ddtrace_core::TracerGuard {
     let url = std::env::var("DDTRACE_BENCH_AGENT_URL").unwrap_or_else(|_| {
         let port = crate::sink::start_discarding_agent();
         format!("http://127.0.0.1:{port}")
     });
+    if std::env::var("DDTRACE_RS_PIPELINE").is_ok_and(|v| v == "native") {
+        // Set before any thread of the bench reads the environment.
+        std::env::set_var("DD_TRACE_AGENT_URL", &url);
+        std::env::set_var("DD_SERVICE", "bench");
+        return ddtrace_core::init();
+    }
     let mut config = ddtrace_core::datadog_opentelemetry::configuration::Config::builder();
     config
         .set_service("bench".to_string())

@@ -289,13 +289,11 @@ const CPU_ROUNDS: usize = 15;
 /// and the median of the per-round differences. `request(case, headers)` serves one request.
 pub fn cpu_table(
     group: &str,
-    provider: &opentelemetry_sdk::trace::SdkTracerProvider,
+    pipeline: &ddtrace_core::TracerGuard,
     names: &[&str],
     request: impl Fn(usize, bool),
 ) {
-    let flush = || {
-        let _ = provider.force_flush();
-    };
+    let flush = || pipeline.flush();
     for headers in [false, true] {
         let rounds = interleaved_rounds(CPU_ROUNDS, 5_000, flush, names.len(), |case| {
             request(case, headers)

@@ -152,6 +152,14 @@ impl Exporter {
         }
     }
 
+    /// Sends what is buffered now, waiting at most `timeout` for the agent.
+    pub(crate) fn flush(&self, timeout: Duration) {
+        let buffer = self.buffer.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(buffer) = buffer.as_ref() {
+            let _ = buffer.flush_and_wait(Some(timeout));
+        }
+    }
+
     /// Spans dropped because the buffer was full or closed.
     pub(crate) fn dropped_spans(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)

@@ -12,7 +12,7 @@ mod current;
 mod layer;
 mod settings;
 
-pub(crate) use attributes::{apply, text};
+pub(crate) use attributes::{apply, key_text, text, value_text, StaticTags};
 pub(crate) use current::Current;
 #[cfg(feature = "tracing-bridge")]
 pub(crate) use layer::NativeLayer;

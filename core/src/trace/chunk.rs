@@ -210,10 +210,8 @@ fn tag_root(settings: &TraceSettings, state: &State, root: &mut SpanBytes) {
         root.metrics.insert(BytesString::from_static(k), *v);
     }
     propagation.root_tags(|k, v| {
-        root.meta.insert(
-            BytesString::from_string(k.to_string()),
-            BytesString::from_string(v.to_string()),
-        );
+        root.meta
+            .insert(crate::native::key_text(k), crate::native::value_text(v));
     });
     if let Some(p) = propagation.sampling_priority() {
         root.metrics.insert(

@@ -80,14 +80,13 @@ fn bench(c: &mut Criterion) {
     }
     group.finish();
 
-    let provider = guard.provider().expect("installed").clone();
     let names = [
         "bare",
         "DatadogTracing (this project)",
         "opentelemetry-instrumentation-actix-web 0.25",
     ];
     // The three apps have different types: one request per case, chosen by index.
-    measure::cpu_table("actix-web", &provider, &names, |case, headers| match case {
+    measure::cpu_table("actix-web", &guard, &names, |case, headers| match case {
         0 => system.block_on(run(&bare, headers)),
         1 => system.block_on(run(&ours, headers)),
         _ => system.block_on(run(&peer, headers)),

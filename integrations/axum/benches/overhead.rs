@@ -95,7 +95,6 @@ fn apps() -> Vec<(&'static str, Router)> {
 
 fn bench(c: &mut Criterion) {
     let guard = ddtrace_conformance::inproc::pipeline_to_sink();
-    let provider = guard.provider().expect("installed").clone();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -121,7 +120,7 @@ fn bench(c: &mut Criterion) {
     group.finish();
 
     let names: Vec<&str> = apps.iter().map(|(name, _)| *name).collect();
-    measure::cpu_table("axum", &provider, &names, |case, headers| {
+    measure::cpu_table("axum", &guard, &names, |case, headers| {
         one(&apps[case].1, headers);
     });
     guard.shutdown();

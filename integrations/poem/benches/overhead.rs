@@ -63,10 +63,9 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
-    let provider = guard.provider().expect("installed").clone();
     let names = ["bare", "DatadogMiddleware (this project)"];
     // Different types: one request per case, chosen by index.
-    measure::cpu_table("poem", &provider, &names, |case, headers| match case {
+    measure::cpu_table("poem", &guard, &names, |case, headers| match case {
         0 => rt.block_on(run(&bare, headers)),
         _ => rt.block_on(run(&traced, headers)),
     });

@@ -67,10 +67,9 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
-    let provider = guard.provider().expect("installed").clone();
     measure::cpu_table(
         "rocket",
-        &provider,
+        &guard,
         &["bare", "DatadogFairing + traced (this project)"],
         |case, headers| {
             let app = if case == 0 { &bare } else { &ours };
