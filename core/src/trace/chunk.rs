@@ -5,7 +5,14 @@ use crate::propagation::{Injector, PropagationConfig, TraceContext};
 use crate::sampling::Sampler;
 use libdd_tinybytes::BytesString;
 use libdd_trace_utils::span::v04::{SpanBytes, SpanLink};
+use libdd_trace_utils::span::vec_map::VecMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Tags a local root usually carries: the request's (method, URL, route, status, user agent,
+/// component, kind, header tags…) and the trace's (`_dd.p.*`, language, runtime id, env…).
+const ROOT_META: usize = 24;
+/// Metrics of a local root: priority, `_dd.measured`, `_dd.top_level`, process id, rates.
+const ROOT_METRICS: usize = 8;
 
 /// Where finished chunks go: the exporter, or a test's collector.
 pub(crate) trait ChunkSink: Send + Sync {
@@ -74,6 +81,9 @@ impl Trace {
             trace_id: propagation.trace_id(),
             span_id,
             parent_id: propagation.parent_id(),
+            // Room for a request span's tags and the local root's, so the lists never grow.
+            meta: VecMap::with_capacity(ROOT_META),
+            metrics: VecMap::with_capacity(ROOT_METRICS),
             ..Default::default()
         };
         span.span_links = propagation.links().iter().map(link).collect();
@@ -91,7 +101,7 @@ impl Trace {
                 root_span_id: span_id,
                 root_skeleton,
                 open: 1,
-                finished: Vec::new(),
+                finished: Vec::with_capacity(4),
                 root_done: false,
                 decision_metrics: Vec::new(),
                 errors: Vec::new(),
