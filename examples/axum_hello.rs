@@ -16,8 +16,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use ddtrace_axum::DatadogLayer;
-use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
-use opentelemetry::{global, Context, KeyValue};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tracing::instrument;
@@ -77,28 +75,18 @@ async fn order(Path(id): Path<u32>) -> Result<String, OrderError> {
 }
 
 async fn checkout(State(state): State<AppState>) -> Result<String, StatusCode> {
-    // A client span for the downstream call, child of the request span.
-    let tracer = global::tracer("axum-hello");
-    let span = tracer
-        .span_builder("http.client.request")
-        .with_kind(SpanKind::Client)
-        .with_attributes([KeyValue::new("http.request.method", "GET")])
-        .start(&tracer);
-    let cx = Context::current().with_span(span);
+    // A client span for the downstream call, child of the request span; the trace context is
+    // injected from it.
+    let url = format!("{}/users/7", state.base_url);
+    let mut span = ddtrace_core::ClientSpan::start("reqwest", "reqwest.request", "GET", &url);
     let mut headers = HeaderMap::new();
-    ddtrace_core::propagation::inject(&cx, &mut headers);
-    let result = state
-        .client
-        .get(format!("{}/users/7", state.base_url))
-        .headers(headers)
-        .send()
-        .await;
-    let status = result.as_ref().map(|r| r.status().as_u16()).unwrap_or(502);
-    cx.span().set_attribute(KeyValue::new(
-        "http.response.status_code",
-        i64::from(status),
-    ));
-    cx.span().end();
+    span.inject(&mut headers);
+    let result = state.client.get(&url).headers(headers).send().await;
+    match &result {
+        Ok(res) => span.record_status(res.status().as_u16()),
+        Err(e) => span.record_error(ddtrace_core::ErrorInfo::from_error(e)),
+    }
+    span.finish();
     match result {
         Ok(res) => Ok(format!(
             "checked out for {}",

@@ -8,8 +8,9 @@
 //! `<METHOD> <route template>` (`<METHOD> 404` when no route matched), with the HTTP tags of
 //! Datadog's own tracers (`http.method`, `http.url` with the query obfuscated,
 //! `http.status_code`, `http.route`, `http.useragent`, header tags, client IP), continued from
-//! the trace context the request carries and exported through Datadog's official pipeline
-//! ([`datadog_opentelemetry`]).
+//! the trace context the request carries, and exported by libdatadog's exporter (the
+//! Datadog-native pipeline, [`init`]'s default), or through [`datadog_opentelemetry`] for
+//! applications that use the OpenTelemetry API ([`init_with`]).
 //!
 //! ```no_run
 //! use ddtrace_core::{Config, Integration, RequestInfo, RequestTracer};

@@ -141,15 +141,19 @@ impl Drop for TracerGuard {
 }
 
 /// Installs the Datadog pipeline configured from the environment (`DD_SERVICE`, `DD_ENV`,
-/// `DD_VERSION`, `DD_TAGS`, `DD_TRACE_AGENT_URL`, sampling and propagation styles, …) as the
-/// global OpenTelemetry tracer provider and propagator.
+/// `DD_VERSION`, `DD_TAGS`, `DD_TRACE_AGENT_URL`, sampling and propagation settings, …).
 ///
-/// With the default `tracing-bridge` feature it also installs a `tracing` subscriber with the
-/// tracing-opentelemetry layer, so `#[instrument]` spans nest under request spans, and prints
-/// to stderr this project's configuration warnings, one warning when traces stop reaching the
-/// agent and one line when they reach it again (never a line per request or per payload), and
-/// the pipeline's own diagnostics when `DD_LOG_LEVEL` asks for them. If the application
-/// already installed a subscriber, add [`tracing_layer`] to it instead.
+/// By default this is the Datadog-native pipeline: request spans are built by this crate as
+/// Datadog spans, continued and passed on by its propagation engine, sampled by libdatadog's
+/// sampler and exported by libdatadog's exporter. `DDTRACE_RS_PIPELINE=opentelemetry` installs
+/// the OpenTelemetry pipeline (`datadog-opentelemetry`) instead, for applications whose own
+/// code uses the OpenTelemetry API (see [`init_with`]).
+///
+/// With the default `tracing-bridge` feature it also installs a `tracing` subscriber, so
+/// `#[instrument]` spans nest under request spans, and prints to stderr this project's
+/// configuration warnings, one warning when traces stop reaching the agent and one line when
+/// they reach it again (never a line per request or per payload). If the application already
+/// installed a subscriber, add [`tracing_layer`] to it instead.
 ///
 /// ```no_run
 /// #[tokio::main]
@@ -158,10 +162,6 @@ impl Drop for TracerGuard {
 ///     // build and serve the app; the guard flushes every span when main returns
 /// }
 /// ```
-///
-/// `DDTRACE_RS_PIPELINE=native` installs the Datadog-native pipeline instead (experimental):
-/// request spans are built by this crate and exported by libdatadog's exporter, without the
-/// OpenTelemetry SDK; `tracing` spans are not recorded on it yet.
 pub fn init() -> TracerGuard {
     if crate::native::requested() {
         match crate::native::install() {
@@ -183,7 +183,9 @@ pub fn init() -> TracerGuard {
     init_with(datadog_opentelemetry::configuration::Config::builder().build())
 }
 
-/// Like [`init`], with a pipeline configuration built in code.
+/// Installs the OpenTelemetry pipeline (`datadog-opentelemetry`) with a configuration built
+/// in code, as the global OpenTelemetry tracer provider and propagator: for applications whose
+/// own code uses the OpenTelemetry API.
 ///
 /// ```no_run
 /// use ddtrace_core::datadog_opentelemetry::configuration::Config;

@@ -2,9 +2,9 @@
 //! the core's engine, sampled by libdatadog's sampler and exported by libdatadog's exporter,
 //! with no OpenTelemetry SDK in between.
 //!
-//! Experimental: [`crate::init`] installs it instead of the OpenTelemetry pipeline when
-//! `DDTRACE_RS_PIPELINE=native`. Request spans, their propagation, outgoing requests made
-//! through [`crate::ClientSpan`] and `tracing` spans inside a request are native.
+//! [`crate::init`] installs it unless `DDTRACE_RS_PIPELINE=opentelemetry` asks for the
+//! OpenTelemetry pipeline. Request spans, their propagation, outgoing requests made through
+//! [`crate::ClientSpan`] and `tracing` spans inside a request are native.
 
 mod attributes;
 mod current;
@@ -30,9 +30,25 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// The environment variable that selects the pipeline `init` installs.
 pub(crate) const PIPELINE_VAR: &str = "DDTRACE_RS_PIPELINE";
 
-/// Whether `DDTRACE_RS_PIPELINE` asks for the native pipeline.
+/// Whether `init` installs the native pipeline: unless `DDTRACE_RS_PIPELINE` names the
+/// OpenTelemetry one (`opentelemetry` or `otel`). Any other value is reported once and the
+/// native pipeline is used.
 pub(crate) fn requested() -> bool {
-    std::env::var(PIPELINE_VAR).is_ok_and(|v| v.trim().eq_ignore_ascii_case("native"))
+    let Ok(value) = std::env::var(PIPELINE_VAR) else {
+        return true;
+    };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "opentelemetry" | "otel" => false,
+        "native" | "" => true,
+        _ => {
+            crate::config::warn_env(
+                PIPELINE_VAR,
+                &value,
+                "expected native or opentelemetry; using the native pipeline",
+            );
+            true
+        }
+    }
 }
 
 /// The native pipeline, when it is installed.

@@ -35,11 +35,6 @@ fn foo_propagation_vectors() {
 }
 
 #[test]
-fn foo_propagation_vectors_native() {
-    suite::propagation_vectors_native(&FOO);
-}
-
-#[test]
 fn foo_http_vectors() {
     suite::http_vectors(&FOO);
 }

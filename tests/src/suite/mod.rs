@@ -118,10 +118,10 @@ mod defaults;
 mod http_vectors;
 mod propagation;
 mod routes;
-/// The names listed in `tests/vectors/KNOWN_GAPS.md` (lines starting with ``- `name` ``).
+/// The names listed in `tests/vectors/OPENTELEMETRY_GAPS.md` (lines starting with ``- `name` ``).
 /// Returns (listed gaps, those marked `(nondeterministic)`, which may pass or fail).
 fn known_gaps() -> (HashSet<String>, HashSet<String>) {
-    let path = crate::workspace_root().join("tests/vectors/KNOWN_GAPS.md");
+    let path = crate::workspace_root().join("tests/vectors/OPENTELEMETRY_GAPS.md");
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut gaps = HashSet::new();
     let mut either = HashSet::new();
@@ -162,14 +162,16 @@ fn settle_gaps(
                 report.check(false, || format!("vector {name}: {e}"));
             }
             (Ok(()), true) => report.check(false, || {
-                format!("vector {name} passes now: remove it from tests/vectors/KNOWN_GAPS.md")
+                format!(
+                    "vector {name} passes now: remove it from tests/vectors/OPENTELEMETRY_GAPS.md"
+                )
             }),
             (Err(_), true) => failed += 1,
             (Ok(()), false) => report.check(true, String::new),
         }
     }
     println!(
-        "{framework}: {} of {} vectors pass; {failed} fail, {unlisted} of them not in KNOWN_GAPS.md",
+        "{framework}: {} of {} vectors pass; {failed} fail, {unlisted} of them not in OPENTELEMETRY_GAPS.md",
         outcomes.len() - failed,
         outcomes.len(),
     );
@@ -196,5 +198,5 @@ pub use concurrency::concurrency_and_disconnects;
 pub use config::config_variants;
 pub use defaults::defaults_and_privacy;
 pub use http_vectors::http_vectors;
-pub use propagation::{propagation_vectors, propagation_vectors_native};
+pub use propagation::{propagation_vectors, propagation_vectors_opentelemetry};
 pub use routes::routes;
