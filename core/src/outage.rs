@@ -164,25 +164,11 @@ impl<S: Subscriber> Layer<S> for OutageWatch {
         else {
             return;
         };
-        let url = AGENT_URL.read().unwrap_or_else(|p| p.into_inner()).clone();
-        let url = url.as_deref().unwrap_or("(not configured)");
-        let line = match announcement {
-            Announcement::OutageBegan => {
-                let mut reason = Reason::default();
-                event.record(&mut reason);
-                Line::Warn(format!(
-                    "traces are not reaching the Datadog Agent at {url} ({}); they are dropped until it is reachable again (logged once per outage)",
-                    reason.text()
-                ))
-            }
-            Announcement::OutageEnded {
-                failed_sends,
-                lasted,
-            } => Line::Info(format!(
-                "traces reach the Datadog Agent at {url} again, after {failed_sends} failed sends over {} s",
-                lasted.as_secs()
-            )),
-        };
+        let line = announce(announcement, || {
+            let mut reason = Reason::default();
+            event.record(&mut reason);
+            reason.text().to_string()
+        });
         self.emit(line);
     }
 }
@@ -190,6 +176,25 @@ impl<S: Subscriber> Layer<S> for OutageWatch {
 enum Line {
     Warn(String),
     Info(String),
+}
+
+/// The line for an announcement; `reason` says why sends fail, in plain words.
+fn announce(announcement: Announcement, reason: impl FnOnce() -> String) -> Line {
+    let url = AGENT_URL.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let url = url.as_deref().unwrap_or("(not configured)");
+    match announcement {
+        Announcement::OutageBegan => Line::Warn(format!(
+            "traces are not reaching the Datadog Agent at {url} ({}); they are dropped until it is reachable again (logged once per outage)",
+            reason()
+        )),
+        Announcement::OutageEnded {
+            failed_sends,
+            lasted,
+        } => Line::Info(format!(
+            "traces reach the Datadog Agent at {url} again, after {failed_sends} failed sends over {} s",
+            lasted.as_secs()
+        )),
+    }
 }
 
 impl OutageWatch {
@@ -231,23 +236,7 @@ pub(crate) fn report(outcome: &crate::export::Outcome) {
     else {
         return;
     };
-    let url = AGENT_URL.read().unwrap_or_else(|p| p.into_inner()).clone();
-    let url = url.as_deref().unwrap_or("(not configured)");
-    let line = match announcement {
-        Announcement::OutageBegan => {
-            let reason: String = reason.chars().take(MAX_REASON).collect();
-            Line::Warn(format!(
-                "traces are not reaching the Datadog Agent at {url} ({reason}); they are dropped until it is reachable again (logged once per outage)"
-            ))
-        }
-        Announcement::OutageEnded {
-            failed_sends,
-            lasted,
-        } => Line::Info(format!(
-            "traces reach the Datadog Agent at {url} again, after {failed_sends} failed sends over {} s",
-            lasted.as_secs()
-        )),
-    };
+    let line = announce(announcement, || reason.chars().take(MAX_REASON).collect());
     OutageWatch::default().emit(line);
 }
 

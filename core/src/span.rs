@@ -282,16 +282,7 @@ impl RequestTracer {
                     .set_attribute(KeyValue::new("_dd.p.tid", tid_tag(high)));
             }
         }
-        RequestSpan {
-            cx,
-            native: None,
-            shared: self.shared.clone(),
-            method,
-            route: None,
-            status: None,
-            error: None,
-            finished: false,
-        }
+        RequestSpan::new(cx, None, self.shared.clone(), method)
     }
 
     /// The request span on the Datadog-native pipeline: the core's propagation engine
@@ -331,16 +322,8 @@ impl RequestTracer {
             trace: span.trace().clone(),
             span_id: span.span_id(),
         };
-        RequestSpan {
-            cx: Context::new().with_value(current),
-            native: Some(span),
-            shared: self.shared.clone(),
-            method,
-            route: None,
-            status: None,
-            error: None,
-            finished: false,
-        }
+        let cx = Context::new().with_value(current);
+        RequestSpan::new(cx, Some(span), self.shared.clone(), method)
     }
 }
 
@@ -363,6 +346,24 @@ pub struct RequestSpan {
 }
 
 impl RequestSpan {
+    fn new(
+        cx: Context,
+        native: Option<crate::trace::ActiveSpan>,
+        shared: Arc<Shared>,
+        method: Cow<'static, str>,
+    ) -> RequestSpan {
+        RequestSpan {
+            cx,
+            native,
+            shared,
+            method,
+            route: None,
+            status: None,
+            error: None,
+            finished: false,
+        }
+    }
+
     /// The context holding this span: attach it while the handler runs.
     pub fn context(&self) -> &Context {
         &self.cx
