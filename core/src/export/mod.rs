@@ -51,7 +51,7 @@ impl Default for ExporterConfig {
             stats: false,
             flush_interval: Duration::from_secs(1),
             flush_threshold_bytes: 1_000_000,
-            max_buffered_bytes: 8_000_000,
+            max_buffered_bytes: 4_000_000,
         }
     }
 }

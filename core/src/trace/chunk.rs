@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Tags a local root usually carries: the request's (method, URL, route, status, user agent,
 /// component, kind, header tags…) and the trace's (`_dd.p.*`, language, runtime id, env…).
-const ROOT_META: usize = 24;
+const ROOT_META: usize = 16;
 /// Metrics of a local root: priority, `_dd.measured`, `_dd.top_level`, process id, rates.
-const ROOT_METRICS: usize = 8;
+const ROOT_METRICS: usize = 6;
 
 /// Where finished chunks go: the exporter, or a test's collector.
 pub(crate) trait ChunkSink: Send + Sync {
