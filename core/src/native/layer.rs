@@ -209,3 +209,141 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::propagation::{PropagationConfig, TraceContext};
+    use crate::sampling::Sampler;
+    use crate::trace::{ChunkSink, Trace, TraceSettings};
+    use libdd_trace_utils::span::v04::SpanBytes;
+    use proptest::prelude::*;
+    use std::sync::{Arc, Mutex};
+    use tracing_subscriber::layer::SubscriberExt;
+
+    #[derive(Default)]
+    struct Collect(Mutex<Vec<SpanBytes>>);
+
+    impl ChunkSink for Collect {
+        fn send(&self, chunk: Vec<SpanBytes>) {
+            self.0.lock().unwrap().extend(chunk);
+        }
+    }
+
+    /// Runs `f` inside a request span (its context attached, the native layer installed) and
+    /// returns every span the trace sent.
+    fn in_request(f: impl FnOnce()) -> Vec<SpanBytes> {
+        let sink = Arc::new(Collect::default());
+        let settings = Arc::new(TraceSettings {
+            service: BytesString::from_static("shop"),
+            env: None,
+            version: None,
+            tags: Vec::new(),
+            runtime_id: BytesString::from_static("r"),
+            propagation: PropagationConfig::default(),
+            sampler: Arc::new(Sampler::from_lookup(|_| None)),
+            sink: sink.clone(),
+        });
+        let root = Trace::start_root(
+            &settings,
+            TraceContext::new_root(&settings.propagation),
+            BytesString::from_static("axum.request"),
+            BytesString::from_static("GET /"),
+            BytesString::from_static("web"),
+        );
+        let current = Current {
+            trace: root.trace().clone(),
+            span_id: root.span_id(),
+        };
+        let subscriber = tracing_subscriber::registry().with(NativeLayer);
+        tracing::subscriber::with_default(subscriber, || {
+            let _attached = Context::new().with_value(current).attach();
+            f();
+        });
+        root.finish();
+        let spans = sink.0.lock().unwrap().clone();
+        spans
+    }
+
+    fn named<'a>(spans: &'a [SpanBytes], name: &str) -> &'a SpanBytes {
+        spans
+            .iter()
+            .find(|s| s.name.as_str() == name)
+            .unwrap_or_else(|| panic!("no span {name}"))
+    }
+
+    #[test]
+    fn tracing_spans_in_a_request_become_its_children() {
+        let spans = in_request(|| {
+            let outer = tracing::info_span!(
+                "child.work",
+                user = 42,
+                region = "eu",
+                resource = "load user"
+            );
+            let _outer = outer.enter();
+            let inner = tracing::info_span!("db.query", span.type = "sql", service = "shop-db");
+            let _inner = inner.enter();
+            tracing::error!(error = "connection reset", "query failed");
+        });
+        let root = named(&spans, "axum.request");
+        let outer = named(&spans, "child.work");
+        let inner = named(&spans, "db.query");
+        assert_eq!(outer.parent_id, root.span_id);
+        assert_eq!(inner.parent_id, outer.span_id);
+        assert_eq!(outer.resource.as_str(), "load user");
+        assert_eq!(outer.meta.get("region").map(|v| v.as_str()), Some("eu"));
+        assert_eq!(outer.metrics.get("user").copied(), Some(42.0));
+        assert_eq!(
+            (inner.r#type.as_str(), inner.service.as_str()),
+            ("sql", "shop-db")
+        );
+        assert_eq!(inner.error, 1);
+        assert_eq!(
+            inner.meta.get("error.message").map(|v| v.as_str()),
+            Some("connection reset")
+        );
+        assert_eq!(outer.error, 0);
+    }
+
+    #[test]
+    fn outside_a_request_nothing_is_recorded() {
+        let sink_spans = {
+            let subscriber = tracing_subscriber::registry().with(NativeLayer);
+            tracing::subscriber::with_default(subscriber, || {
+                let span = tracing::info_span!("background");
+                let _e = span.enter();
+                Current::get().is_none()
+            })
+        };
+        assert!(sink_spans);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn no_field_value_panics_the_layer(text in ".{0,300}", number in any::<i64>(), float in any::<f64>(), flag in any::<bool>()) {
+            let spans = in_request(|| {
+                let span = tracing::info_span!(
+                    "work",
+                    resource = %text,
+                    service = %text,
+                    span.type = %text,
+                    other = %text,
+                    number,
+                    float,
+                    flag,
+                    later = tracing::field::Empty,
+                );
+                span.record("later", text.as_str());
+                let _e = span.enter();
+                tracing::error!(error = %text, "failed");
+                tracing::error!(error = ?text);
+            });
+            prop_assert_eq!(spans.len(), 2);
+            let work = spans.iter().find(|s| s.name.as_str() == "work");
+            prop_assert!(work.is_some());
+        }
+    }
+}
