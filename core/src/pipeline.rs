@@ -280,8 +280,11 @@ fn install_subscriber(provider: Option<&SdkTracerProvider>, pipeline_diagnostics
     if pipeline_diagnostics {
         targets = targets.with_target("datadog_opentelemetry", LevelFilter::TRACE);
     }
+    // Colour only on a terminal: escape codes in a log file or a collector are noise.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let lines = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .with_filter(targets);
     if tracing_subscriber::registry()
         .with(otel)

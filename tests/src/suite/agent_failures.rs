@@ -108,6 +108,10 @@ pub fn agent_failures(spec: &AppSpec) {
         report.check(expected.contains(&warnings), || {
             format!("agent {mode:?}: {warnings} outage warnings for {requests} requests, expected {expected:?}:\n{text}")
         });
+        // The log is a file, not a terminal: the tracer's lines carry no colour codes.
+        report.check(!text.contains('\u{1b}'), || {
+            format!("agent {mode:?}: escape codes in a log written to a file:\n{text}")
+        });
         report.check(
             lines(BACK) == usize::from(matches!(mode, Fault::Down)),
             || format!("agent {mode:?}: {} recovery lines:\n{text}", lines(BACK)),
