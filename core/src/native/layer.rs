@@ -307,6 +307,22 @@ mod tests {
     }
 
     #[test]
+    fn record_error_inside_a_tracing_span_marks_that_span() {
+        let spans = in_request(|| {
+            let span = tracing::info_span!("payment.charge");
+            let _e = span.enter();
+            assert!(crate::record_error(&std::fmt::Error));
+        });
+        let charge = named(&spans, "payment.charge");
+        assert_eq!(charge.error, 1);
+        assert_eq!(
+            charge.meta.get("error.type").map(|v| v.as_str()),
+            Some("core::fmt::Error")
+        );
+        assert_eq!(named(&spans, "axum.request").error, 0);
+    }
+
+    #[test]
     fn outside_a_request_nothing_is_recorded() {
         let sink_spans = {
             let subscriber = tracing_subscriber::registry().with(NativeLayer);

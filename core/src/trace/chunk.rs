@@ -165,9 +165,23 @@ impl Trace {
 
     /// A span of the trace ended: the local root sends the chunk; a span ending after it
     /// goes out alone.
-    pub(crate) fn span_finished(&self, span: SpanBytes) {
+    pub(crate) fn span_finished(&self, mut span: SpanBytes) {
         let mut state = self.state();
         state.open = state.open.saturating_sub(1);
+        // An error recorded while this span was current (`record_error` inside an
+        // `#[instrument]` span); a request span took its own before ending.
+        if let Some(i) = state.errors.iter().position(|(id, _)| *id == span.span_id) {
+            let (_, error) = state.errors.swap_remove(i);
+            span.error = 1;
+            span.meta.insert(
+                BytesString::from_static("error.type"),
+                BytesString::from_cow(error.error_type),
+            );
+            span.meta.insert(
+                BytesString::from_static("error.message"),
+                BytesString::from_string(error.message),
+            );
+        }
         let is_root = span.span_id == state.root_span_id;
         state.finished.push(span);
         if !is_root && !state.root_done {
