@@ -56,6 +56,8 @@ fn tag<'a>(tags: &'a [(String, String)], key: &str) -> Option<&'a str> {
 
 const ID: (&str, &str) = ("x-datadog-trace-id", "1234");
 
+// Tracers disagree: dd-trace-rs keeps the context with no priority; dd-trace-py (the newest,
+// which decides here) drops the whole Datadog context.
 #[test]
 fn a_sampling_priority_that_is_not_an_integer_starts_a_new_trace() {
     for bad in ["1.5", "abc", "2.0", ""] {
@@ -74,6 +76,8 @@ fn a_sampling_priority_that_is_not_an_integer_starts_a_new_trace() {
     );
 }
 
+// Tracers disagree: dd-trace-rs reads a bad parent id as 0 and continues; dd-trace-py drops
+// the context.
 #[test]
 fn a_parent_id_that_is_not_an_integer_starts_a_new_trace() {
     for bad in ["abc", "1.5", "-1", "18446744073709551616"] {
@@ -159,6 +163,8 @@ fn malformed_datadog_tags_are_reported() {
     );
 }
 
+// dd-trace-py 4.16's check accepts an upper-case tid (`int(x, 16)` is non-zero); its test
+// `test_extract_128bit_trace_id_uppercase_tid_is_rejected` and the newest code reject it.
 #[test]
 fn an_uppercase_or_malformed_tid_is_rejected_with_its_reason() {
     for bad in [
@@ -187,6 +193,9 @@ fn a_valid_tid_makes_the_trace_id_128_bit() {
     assert_eq!(out["x-datadog-trace-id"], "1234");
 }
 
+// dd-trace-py keeps `t.dm` when the W3C flag and `s` agree (both drop); the pipeline it replaced
+// wrote `-0`. When they disagree, the system-tests suite (and dd-trace-py's own manifest, which
+// lists it as missing) expects the reset that `tracecontext.rs` applies.
 #[test]
 fn a_sampled_out_traceparent_keeps_the_upstream_decision_maker() {
     let config = PropagationConfig::default().with_styles(&[Style::TraceContext]);
