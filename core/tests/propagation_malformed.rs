@@ -163,8 +163,9 @@ fn malformed_datadog_tags_are_reported() {
     );
 }
 
-// dd-trace-py 4.16's check accepts an upper-case tid (`int(x, 16)` is non-zero); its test
-// `test_extract_128bit_trace_id_uppercase_tid_is_rejected` and the newest code reject it.
+// dd-trace-py's test `test_extract_128bit_trace_id_uppercase_tid_is_rejected` and the
+// system-tests vectors reject an upper-case tid, though its validity check in a stored 4.x
+// source would let a non-zero one through: the tests decide.
 #[test]
 fn an_uppercase_or_malformed_tid_is_rejected_with_its_reason() {
     for bad in [
