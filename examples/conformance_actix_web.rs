@@ -1,4 +1,4 @@
-//! The actix-web conformance app: the routes of CONFORMANCE.md, with `DatadogTracing`
+//! The actix-web conformance app: the routes of docs/conformance.md, with `DatadogTracing`
 //! installed the way a user installs it. Driven by the suite in `tests/`.
 //!
 //! `PORT=18080 DD_TRACE_AGENT_URL=http://127.0.0.1:8126 cargo run -p ddtrace-examples --bin conformance-actix-web`

@@ -1,4 +1,4 @@
-//! The rocket conformance app: the routes of CONFORMANCE.md, with `DatadogFairing` attached
+//! The rocket conformance app: the routes of docs/conformance.md, with `DatadogFairing` attached
 //! and the routes mounted through `traced`, the way a user installs them. Driven by the suite
 //! in `tests/`.
 //!

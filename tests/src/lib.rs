@@ -1,7 +1,7 @@
 //! # The conformance suite
 //!
 //! One black-box suite for every integration: it starts the real Datadog test agent, runs a
-//! framework's conformance app (CONFORMANCE.md) with a given environment, drives it over HTTP,
+//! framework's conformance app (docs/conformance.md) with a given environment, drives it over HTTP,
 //! stops it with SIGTERM (which must flush every span), and checks what the agent received.
 //!
 //! A framework takes part by describing its app with an [`AppSpec`] and calling the suite's

@@ -1,4 +1,4 @@
-//! DDTRACE (5): the conformance app for foo (CONFORMANCE.md): every route, served with the
+//! DDTRACE (5): the conformance app for foo (docs/conformance.md): every route, served with the
 //! integration installed the way a user installs it. `tests/conformance.rs` runs the suite on it.
 //!
 //! `PORT=18080 DD_TRACE_AGENT_URL=http://127.0.0.1:8126 cargo run -p ddtrace-foo --example conformance-foo`

@@ -149,7 +149,7 @@ fn evaluate_vector(
         .ok_or("the downstream server received nothing")?;
     let span = assertions::span_model(server);
     let model = serde_json::json!({ "span": span, "out": assertions::outbound_model(&captured) });
-    // Outbound headers are injected from the client span (CONFORMANCE.md), so references to
+    // Outbound headers are injected from the client span (docs/conformance.md), so references to
     // the injecting span's id resolve to it.
     let mut refs = model.clone();
     refs["span"]["span_id"] = Value::from(u64_field(client, "span_id"));

@@ -2,7 +2,7 @@
 
 use super::*;
 
-/// Every route of CONFORMANCE.md, with env, version, `DD_TAGS`, header tags and client IP on.
+/// Every route of docs/conformance.md, with env, version, `DD_TAGS`, header tags and client IP on.
 pub fn routes(spec: &AppSpec) {
     let mut report = Report::default();
     let agent = TestAgent::start();
