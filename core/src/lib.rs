@@ -56,6 +56,8 @@ pub use error::{record_error, record_error_info, ErrorInfo};
 pub use header_tags::HeaderTags;
 pub use headers::HeaderSource;
 pub use obfuscation::{QueryObfuscation, DEFAULT_QUERY_OBFUSCATION_REGEX};
+#[doc(hidden)]
+pub use pipeline::init_for_benches;
 #[cfg(feature = "tracing-bridge")]
 pub use pipeline::tracing_layer;
 pub use pipeline::{init, init_with, TracerGuard};

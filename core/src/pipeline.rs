@@ -212,6 +212,20 @@ pub fn init_with(config: datadog_opentelemetry::configuration::Config) -> Tracer
     }
 }
 
+/// Both pipelines in one process, for benches that compare this project's request spans (on
+/// the native pipeline, `init`'s default) with OpenTelemetry peers (on the OpenTelemetry
+/// pipeline `config` installs) side by side. Not for applications: OpenTelemetry spans do not
+/// nest under native request spans.
+#[doc(hidden)]
+pub fn init_for_benches(config: datadog_opentelemetry::configuration::Config) -> TracerGuard {
+    let mut guard = init_with(config);
+    match crate::native::install() {
+        Ok(exporter) => guard.native = Some(exporter),
+        Err(e) => tracing::warn!(target: "ddtrace", "the native pipeline could not start ({e})"),
+    }
+    guard
+}
+
 /// The `tracing` layer for applications that build their own subscriber. Call it after
 /// [`init`].
 ///

@@ -220,8 +220,13 @@ impl RequestTracer {
     pub fn start<H: HeaderSource + ?Sized>(&self, req: RequestInfo<'_, H>) -> RequestSpan {
         let shared = &self.shared;
         let config = &shared.config;
+        // On the native pipeline the tracer's fixed attributes were converted once
+        // (`native_static`): only the request's own go in the list.
+        let native = crate::native::installed();
         let mut attrs = Vec::with_capacity(shared.capacity);
-        attrs.extend_from_slice(&shared.static_attrs);
+        if native.is_none() {
+            attrs.extend_from_slice(&shared.static_attrs);
+        }
         let method = method_str(req.method);
         attrs.push(KeyValue::new("http.method", method.clone()));
         attrs.push(KeyValue::new("http.url", http_url(&req, config)));
@@ -250,7 +255,7 @@ impl RequestTracer {
             }
         }
 
-        if let Some(settings) = crate::native::installed() {
+        if let Some(settings) = native {
             return self.start_native(&settings, req.headers, attrs, method);
         }
         let parent = if config.distributed_tracing {
@@ -313,9 +318,8 @@ impl RequestTracer {
             libdd_tinybytes::BytesString::from_static("span.kind"),
             libdd_tinybytes::BytesString::from_static("server"),
         );
-        // The tracer's own attributes come first in the list: they were converted once.
         self.shared.native_static.apply(&mut span);
-        for kv in attrs.into_iter().skip(self.shared.static_attrs.len()) {
+        for kv in attrs {
             crate::native::apply(&mut span, kv);
         }
         let current = crate::native::Current {

@@ -6,14 +6,7 @@ use ddtrace_core::propagation::{PropagationConfig, Propagator, Style, TraceConte
 use http::HeaderMap;
 
 fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-    let mut map = HeaderMap::new();
-    for (k, v) in pairs {
-        map.append(
-            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-            http::HeaderValue::from_str(v).unwrap(),
-        );
-    }
-    map
+    ddtrace_conformance::inproc::header_map(pairs)
 }
 
 fn lookup(pairs: &'static [(&'static str, &'static str)]) -> PropagationConfig {

@@ -12,14 +12,7 @@ fn propagator() -> Propagator {
 }
 
 fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-    let mut map = HeaderMap::new();
-    for (k, v) in pairs {
-        map.append(
-            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-            http::HeaderValue::from_str(v).unwrap(),
-        );
-    }
-    map
+    ddtrace_conformance::inproc::header_map(pairs)
 }
 
 /// Continues `pairs` and forwards from span 1: the outgoing headers.

@@ -67,6 +67,20 @@ pub fn assert_child_of(server: &SpanData, name: &str) -> SpanData {
     child
 }
 
+/// A header map of (name, value) pairs, names in any case, repeated names kept in order.
+///
+/// Panics on a name or value that is not valid HTTP: for tests, whose headers are literals.
+pub fn header_map(pairs: &[(&str, &str)]) -> http::HeaderMap {
+    let mut map = http::HeaderMap::new();
+    for (k, v) in pairs {
+        map.append(
+            http::HeaderName::from_bytes(k.as_bytes()).expect("header name"),
+            http::HeaderValue::from_str(v).expect("header value"),
+        );
+    }
+    map
+}
+
 /// The incoming Datadog and W3C headers the benches send "with trace headers".
 pub const TRACE_HEADERS: [(&str, &str); 6] = [
     ("x-datadog-trace-id", "1234567890123456789"),
@@ -80,31 +94,34 @@ pub const TRACE_HEADERS: [(&str, &str); 6] = [
     ("tracestate", "dd=s:1;t.dm:-0,congo=t61rcWkgMzE"),
 ];
 
-/// The real Datadog pipeline, exporting to a discarding sink on loopback (for benches).
+/// The Datadog pipelines, exporting to a discarding sink on loopback (for benches): this
+/// project's request spans on the native pipeline (`init`'s default) and the OpenTelemetry
+/// peers on the OpenTelemetry pipeline, side by side in one process.
+/// `DDTRACE_RS_PIPELINE=opentelemetry` puts this project's spans on the OpenTelemetry pipeline
+/// too, as before the native one existed.
 ///
 /// `DDTRACE_BENCH_AGENT_URL` points it at a sink in another process instead (the profile
 /// script does, so that the receiver's instructions are not in the bench's process).
-///
-/// With `DDTRACE_RS_PIPELINE=native` it installs the Datadog-native pipeline instead (through
-/// `ddtrace_core::init`, configured by `DD_TRACE_AGENT_URL` and `DD_SERVICE`, set here); peers
-/// built on OpenTelemetry then have no pipeline to export to.
 pub fn pipeline_to_sink() -> ddtrace_core::TracerGuard {
     let url = std::env::var("DDTRACE_BENCH_AGENT_URL").unwrap_or_else(|_| {
         let port = crate::sink::start_discarding_agent();
         format!("http://127.0.0.1:{port}")
     });
-    if std::env::var("DDTRACE_RS_PIPELINE").is_ok_and(|v| v == "native") {
-        // Set before any thread of the bench reads the environment.
-        std::env::set_var("DD_TRACE_AGENT_URL", &url);
-        std::env::set_var("DD_SERVICE", "bench");
-        return ddtrace_core::init();
-    }
+    // Set before any thread of the bench reads the environment (the native pipeline does).
+    std::env::set_var("DD_TRACE_AGENT_URL", &url);
+    std::env::set_var("DD_SERVICE", "bench");
     let mut config = ddtrace_core::datadog_opentelemetry::configuration::Config::builder();
     config
         .set_service("bench".to_string())
         .set_trace_agent_url(url)
         .set_telemetry_enabled(false);
-    ddtrace_core::init_with(config.build())
+    let otel_only = std::env::var("DDTRACE_RS_PIPELINE")
+        .is_ok_and(|v| v.eq_ignore_ascii_case("opentelemetry") || v.eq_ignore_ascii_case("otel"));
+    if otel_only {
+        ddtrace_core::init_with(config.build())
+    } else {
+        ddtrace_core::init_for_benches(config.build())
+    }
 }
 
 /// Hostile request headers every integration's tests send, each case a list of (name, raw

@@ -152,3 +152,22 @@ fn an_unreachable_agent_is_reported_and_never_blocks() {
     );
     exporter.shutdown(Duration::from_secs(1));
 }
+
+#[test]
+fn chunks_after_shutdown_are_counted_as_dropped() {
+    let port = ddtrace_conformance::agent::free_port();
+    let config = ExporterConfig {
+        url: format!("http://127.0.0.1:{port}"),
+        ..ExporterConfig::default()
+    };
+    let exporter = Exporter::start(config, Box::new(|_| {})).expect("exporter starts");
+    exporter.shutdown(Duration::from_secs(1));
+    let span = || SpanBytes {
+        name: BytesString::from_static("late"),
+        trace_id: 1,
+        span_id: 1,
+        ..Default::default()
+    };
+    exporter.send(vec![span(), span()]);
+    assert_eq!(exporter.dropped_spans(), 2);
+}

@@ -34,20 +34,24 @@ pub(crate) const PIPELINE_VAR: &str = "DDTRACE_RS_PIPELINE";
 /// OpenTelemetry one (`opentelemetry` or `otel`). Any other value is reported once and the
 /// native pipeline is used.
 pub(crate) fn requested() -> bool {
-    let Ok(value) = std::env::var(PIPELINE_VAR) else {
-        return true;
-    };
-    match value.trim().to_ascii_lowercase().as_str() {
-        "opentelemetry" | "otel" => false,
-        "native" | "" => true,
-        _ => {
-            crate::config::warn_env(
-                PIPELINE_VAR,
-                &value,
-                "expected native or opentelemetry; using the native pipeline",
-            );
-            true
-        }
+    let value = std::env::var(PIPELINE_VAR).ok();
+    let (native, known) = choose(value.as_deref());
+    if !known {
+        crate::config::warn_env(
+            PIPELINE_VAR,
+            value.as_deref().unwrap_or(""),
+            "expected native or opentelemetry; using the native pipeline",
+        );
+    }
+    native
+}
+
+/// (native?, a value this project knows) for `DDTRACE_RS_PIPELINE`'s value.
+fn choose(value: Option<&str>) -> (bool, bool) {
+    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("" | "native") => (true, true),
+        Some("opentelemetry" | "otel") => (false, true),
+        Some(_) => (true, false),
     }
 }
 
@@ -91,4 +95,16 @@ pub(crate) fn uninstall() {
 /// The error recorded with `record_error` from inside the handler of `span`, if any.
 pub(crate) fn take_recorded_error(span: &crate::trace::ActiveSpan) -> Option<crate::ErrorInfo> {
     span.trace().take_error(span.span_id())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_pipeline_variable() {
+        assert_eq!(super::choose(None), (true, true));
+        assert_eq!(super::choose(Some(" Native ")), (true, true));
+        assert_eq!(super::choose(Some("OpenTelemetry")), (false, true));
+        assert_eq!(super::choose(Some("otel")), (false, true));
+        assert_eq!(super::choose(Some("jaeger")), (true, false));
+    }
 }

@@ -124,7 +124,12 @@ impl<'a> Carrier<'a> {
     }
 
     pub(crate) fn get(&self, header: Header) -> Option<&str> {
-        match &self.slots[header as usize] {
+        self.get_index(header as usize)
+    }
+
+    /// The header at index `i` of the propagation headers (see [`header_index`]).
+    pub(crate) fn get_index(&self, i: usize) -> Option<&str> {
+        match self.slots.get(i)? {
             Slot::One(v) => Some(v),
             Slot::Joined(v) => Some(v),
             Slot::Absent | Slot::Unusable => None,

@@ -1,6 +1,6 @@
 //! Trace-context propagation over `http` headers, through the Datadog pipeline's propagator.
 
-use super::carrier::{header_index, is_visible_ascii};
+use super::carrier::{header_index, is_visible_ascii, Carrier, Header};
 use crate::HeaderSource;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::{Extractor, Injector};
@@ -24,95 +24,38 @@ use opentelemetry::Context;
 /// ```
 pub struct HeaderExtractor<'a, H: ?Sized> {
     headers: &'a H,
-    /// The propagation headers present, indexed like the carrier's header list: read in one pass
-    /// over the request's headers, so each of the propagator's lookups is a comparison with a
-    /// static name instead of a hash-map lookup.
-    found: [Found<'a>; HEADER_COUNT],
-}
-
-/// One propagation header as the request carries it.
-#[derive(Default)]
-enum Found<'a> {
-    #[default]
-    Absent,
-    /// One field, visible ASCII.
-    One(&'a str),
-    /// Repeated fields combined, or a `tracestate` normalised.
-    Owned(String),
-    /// Not visible ASCII (in any of its fields): unusable, as if absent.
-    Unusable,
-}
-
-/// Propagation headers, indexed as the carrier indexes them.
-const HEADER_COUNT: usize = 14;
-const TRACESTATE: usize = 1;
-const BAGGAGE: usize = 13;
-
-fn propagation_index(name: &str) -> Option<usize> {
-    header_index(name)
+    /// The propagation headers, read in one pass over the request's headers by the engine's
+    /// carrier, so each of the propagator's lookups is a comparison with a static name.
+    carrier: Carrier<'a>,
+    /// `tracestate` without whitespace around members or empty members, when it had some: the
+    /// pipeline's parser accepts only the canonical form.
+    tracestate: Option<String>,
 }
 
 impl<'a, H: HeaderSource + ?Sized> HeaderExtractor<'a, H> {
     /// Wraps `headers`, reading the propagation headers in one pass.
     pub fn new(headers: &'a H) -> Self {
-        let mut found: [Found<'a>; HEADER_COUNT] = Default::default();
-        for (name, value) in headers.entries() {
-            let Some(i) = propagation_index(name) else {
-                continue;
-            };
-            let text = std::str::from_utf8(value)
-                .ok()
-                .filter(|t| is_visible_ascii(t));
-            found[i] = match (std::mem::take(&mut found[i]), text) {
-                (Found::Absent, Some(text)) => Found::One(text),
-                (Found::One(first), Some(text)) => Found::Owned(format!("{first},{text}")),
-                (Found::Owned(mut joined), Some(text)) => {
-                    joined.push(',');
-                    joined.push_str(text);
-                    Found::Owned(joined)
-                }
-                _ => Found::Unusable,
-            };
+        let carrier = Carrier::read(headers);
+        let tracestate = carrier
+            .get(Header::TraceState)
+            .filter(|v| {
+                v.contains([' ', '\t'])
+                    || v.starts_with(',')
+                    || v.ends_with(',')
+                    || v.contains(",,")
+            })
+            .map(super::tracecontext::normalized);
+        HeaderExtractor {
+            headers,
+            carrier,
+            tracestate,
         }
-        let normalized = match &found[TRACESTATE] {
-            Found::One(v) => normalize_tracestate(v),
-            Found::Owned(v) => normalize_tracestate(v),
-            _ => None,
-        };
-        if let Some(normalized) = normalized {
-            found[TRACESTATE] = Found::Owned(normalized);
-        }
-        HeaderExtractor { headers, found }
     }
-
-    /// True when the request carries any propagation header (usable or not).
-    fn any(&self) -> bool {
-        self.found.iter().any(|f| !matches!(f, Found::Absent))
-    }
-}
-
-/// W3C `tracestate` allows optional whitespace around list members and empty members (which
-/// repeated fields produce once combined); the pipeline's parser does not, so they are removed
-/// here. Returns `None` when the value is already in canonical form.
-fn normalize_tracestate(value: &str) -> Option<String> {
-    let needs = value.contains([' ', '\t'])
-        || value.starts_with(',')
-        || value.ends_with(',')
-        || value.contains(",,");
-    if !needs {
-        return None;
-    }
-    let members: Vec<&str> = value
-        .split(',')
-        .map(|m| m.trim_matches([' ', '\t']))
-        .filter(|m| !m.is_empty())
-        .collect();
-    Some(members.join(","))
 }
 
 impl<H: HeaderSource + ?Sized> Extractor for HeaderExtractor<'_, H> {
     fn get(&self, key: &str) -> Option<&str> {
-        let Some(i) = propagation_index(key) else {
+        let Some(i) = header_index(key) else {
             // A header no propagator of the pipeline reads today: looked up directly.
             let lower: std::borrow::Cow<'_, str> = if key.bytes().any(|b| b.is_ascii_uppercase()) {
                 key.to_ascii_lowercase().into()
@@ -124,12 +67,17 @@ impl<H: HeaderSource + ?Sized> Extractor for HeaderExtractor<'_, H> {
                 .first_str(&lower)
                 .filter(|v| is_visible_ascii(v));
         };
-        let value = match &self.found[i] {
-            Found::One(v) => v,
-            Found::Owned(v) => v.as_str(),
-            Found::Absent | Found::Unusable => return None,
-        };
-        if i == BAGGAGE && !baggage_is_well_formed(value) {
+        if i == Header::TraceState as usize {
+            if let Some(normalized) = &self.tracestate {
+                return Some(normalized);
+            }
+        }
+        let value = self.carrier.get_index(i)?;
+        // Datadog's tracers discard the whole header when an item is malformed, where the
+        // OpenTelemetry parser would keep the valid items.
+        if i == Header::Baggage as usize
+            && super::baggage::extract(value, MAX_BAGGAGE_ITEMS, MAX_BAGGAGE_BYTES).is_none()
+        {
             return None;
         }
         Some(value)
@@ -140,36 +88,15 @@ impl<H: HeaderSource + ?Sized> Extractor for HeaderExtractor<'_, H> {
     }
 }
 
-/// Datadog's tracers discard the whole `baggage` header when any of the items they read has no
-/// `=`, or an empty key or value (SPEC 4.7; system-tests D012-D015), where the OpenTelemetry
-/// baggage parser would keep the valid items.
-fn baggage_is_well_formed(value: &str) -> bool {
-    const MAX_ITEMS: usize = 64;
-    const MAX_BYTES: usize = 8192;
-    let mut used = 0;
-    for (i, item) in value.split(',').enumerate() {
-        used += item.len() + usize::from(i > 0);
-        if i >= MAX_ITEMS || used > MAX_BYTES {
-            // Items past the limits are not read, so they cannot spoil the header.
-            break;
-        }
-        let Some((key, val)) = item.split_once('=') else {
-            return false;
-        };
-        // Properties (`;k=v`) follow the value and are not parsed.
-        let val = val.split(';').next().unwrap_or("");
-        if key.trim().is_empty() || val.trim().is_empty() {
-            return false;
-        }
-    }
-    true
-}
+/// Datadog's baggage limits: items and bytes (docs/propagation.md, "Baggage").
+const MAX_BAGGAGE_ITEMS: usize = 64;
+const MAX_BAGGAGE_BYTES: usize = 8192;
 
 /// Datadog's limits on injected baggage: at most 64 items and 8192 bytes, stopping before the
-/// item that would exceed them (SPEC 4.7; system-tests D016, D017).
+/// item that would exceed them (system-tests D016, D017).
 fn limit_baggage(value: &mut String) {
-    const MAX_ITEMS: usize = 64;
-    const MAX_BYTES: usize = 8192;
+    const MAX_ITEMS: usize = MAX_BAGGAGE_ITEMS;
+    const MAX_BYTES: usize = MAX_BAGGAGE_BYTES;
     let mut end = 0;
     for (i, item) in value.split(',').enumerate() {
         let next = if i == 0 {
@@ -243,7 +170,7 @@ pub fn extract<H: HeaderSource + ?Sized>(headers: &H) -> Context {
     // With the Datadog pipeline's propagator installed, a request without any of the headers
     // it reads has nothing to extract: skip it (most requests at an edge service).
     let extractor = HeaderExtractor::new(headers);
-    if crate::pipeline::is_installed() && !extractor.any() {
+    if crate::pipeline::is_installed() && !extractor.carrier.any() {
         return Context::new();
     }
     opentelemetry::global::get_text_map_propagator(|p| {
@@ -311,11 +238,15 @@ mod tests {
 
     #[test]
     fn tracestate_loses_whitespace_and_empty_members_only() {
-        assert_eq!(normalize_tracestate("foo=1,bar=2"), None);
-        assert_eq!(
-            normalize_tracestate(" foo=1 \t, ,\tbar=2,").as_deref(),
-            Some("foo=1,bar=2")
-        );
+        let get = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("tracestate", HeaderValue::from_static(value));
+            HeaderExtractor::new(&headers)
+                .get("tracestate")
+                .map(str::to_string)
+        };
+        assert_eq!(get("foo=1,bar=2").as_deref(), Some("foo=1,bar=2"));
+        assert_eq!(get(" foo=1 \t, ,\tbar=2,").as_deref(), Some("foo=1,bar=2"));
     }
 
     #[test]
@@ -332,9 +263,16 @@ mod tests {
 
     #[test]
     fn malformed_baggage_is_dropped_whole() {
-        assert!(baggage_is_well_formed("a=1,b=2;prop=x"));
-        assert!(!baggage_is_well_formed("a=1,b"));
-        assert!(!baggage_is_well_formed("a=1, =2"));
-        assert!(!baggage_is_well_formed("a="));
+        let get = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("baggage", HeaderValue::from_static(value));
+            HeaderExtractor::new(&headers)
+                .get("baggage")
+                .map(str::to_string)
+        };
+        assert_eq!(get("a=1,b=2;prop=x").as_deref(), Some("a=1,b=2;prop=x"));
+        for bad in ["a=1,b", "a=1, =2", "a="] {
+            assert_eq!(get(bad), None, "{bad}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use super::baggage::{self, Baggage};
 use super::config::{PropagationConfig, Style};
-use super::context::{Extracted, SpanLink, TraceTags};
+use super::context::{Extracted, RemoteContext, SpanLink, TraceTags};
 use super::{b3, datadog, tracecontext, Injector};
 
 /// The propagation state of one local trace: what the local root continues, what its spans
@@ -23,15 +23,8 @@ use super::{b3, datadog, tracecontext, Injector};
 /// ```
 #[derive(Clone, Debug)]
 pub struct TraceContext {
-    trace_id: u128,
-    parent_id: u64,
-    priority: Option<i32>,
-    origin: Option<Box<str>>,
-    tags: TraceTags,
-    tracestate: Option<Box<str>>,
-    dd_parent_id: Option<Box<str>>,
-    random: bool,
-    error: Option<Box<str>>,
+    /// What is propagated: the context continued, or the one this trace started with.
+    cx: RemoteContext,
     baggage: Baggage,
     /// `baggage.<key>` tags for the local root, from the incoming baggage.
     baggage_tags: Vec<(String, String)>,
@@ -42,17 +35,16 @@ impl TraceContext {
     /// A new trace with a new id (128-bit unless `DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED`
     /// is false) and no sampling decision yet.
     pub fn new_root(config: &PropagationConfig) -> Self {
+        // The style names where a context came from; a trace started here is never linked.
+        let mut cx = RemoteContext::new(
+            Style::Datadog,
+            crate::ids::new_trace_id(config.generate_128_bit),
+            0,
+        );
+        // The low 64 bits are random: the W3C level-2 random flag says so downstream.
+        cx.random = true;
         TraceContext {
-            trace_id: crate::ids::new_trace_id(config.generate_128_bit),
-            parent_id: 0,
-            priority: None,
-            origin: None,
-            tags: TraceTags::default(),
-            tracestate: None,
-            dd_parent_id: None,
-            // The low 64 bits are random: the W3C level-2 random flag says so downstream.
-            random: true,
-            error: None,
+            cx,
             baggage: Baggage::default(),
             baggage_tags: Vec::new(),
             links: Vec::new(),
@@ -68,16 +60,8 @@ impl TraceContext {
             baggage,
         } = extracted;
         let mut trace = match remote {
-            Some(remote) => TraceContext {
-                trace_id: remote.trace_id,
-                parent_id: remote.parent_id,
-                priority: remote.priority,
-                origin: remote.origin,
-                tags: remote.tags,
-                tracestate: remote.tracestate,
-                dd_parent_id: remote.dd_parent_id,
-                random: remote.random,
-                error: remote.error,
+            Some(cx) => TraceContext {
+                cx,
                 baggage: Baggage::default(),
                 baggage_tags: Vec::new(),
                 links,
@@ -99,40 +83,40 @@ impl TraceContext {
 
     /// The trace id (128 bits; the high half is 0 for a 64-bit id).
     pub fn trace_id(&self) -> u128 {
-        self.trace_id
+        self.cx.trace_id
     }
 
     /// The remote parent of the local root; 0 when the trace started here.
     pub fn parent_id(&self) -> u64 {
-        self.parent_id
+        self.cx.parent_id
     }
 
     /// The sampling decision: from upstream, or set by [`TraceContext::set_sampling_decision`].
     pub fn sampling_priority(&self) -> Option<i32> {
-        self.priority
+        self.cx.priority
     }
 
     /// `_dd.origin`.
     pub fn origin(&self) -> Option<&str> {
-        self.origin.as_deref()
+        self.cx.origin.as_deref()
     }
 
     /// The `_dd.p.*` tags the trace propagates.
     pub fn tags(&self) -> &TraceTags {
-        &self.tags
+        &self.cx.tags
     }
 
     /// Sets a propagated tag (`_dd.p.` prefix included), as the sampler or the application may.
     pub fn tags_mut(&mut self) -> &mut TraceTags {
-        &mut self.tags
+        &mut self.cx.tags
     }
 
     /// The local sampler's decision, for a trace that has none: `priority` and the decision
     /// maker `mechanism` (`_dd.p.dm=-<mechanism>`, set once per trace and never overwritten).
     pub fn set_sampling_decision(&mut self, priority: i32, mechanism: u8) {
-        self.priority = Some(priority);
-        if self.tags.get("_dd.p.dm").is_none() {
-            self.tags.set("_dd.p.dm", &format!("-{mechanism}"));
+        self.cx.priority = Some(priority);
+        if self.cx.tags.get("_dd.p.dm").is_none() {
+            self.cx.tags.set("_dd.p.dm", &format!("-{mechanism}"));
         }
     }
 
@@ -153,7 +137,7 @@ impl TraceContext {
 
     /// `_dd.propagation_error`, from extraction or from the last injection.
     pub fn propagation_error(&self) -> Option<&str> {
-        self.error.as_deref()
+        self.cx.error.as_deref()
     }
 
     /// The tags of the local root span (chunk root), in order: the `_dd.p.*` tags, `_dd.p.tid`
@@ -174,22 +158,22 @@ impl TraceContext {
     /// assert_eq!(tags, ["_dd.origin=synthetics", "baggage.user.id=42"]);
     /// ```
     pub fn root_tags(&self, mut tag: impl FnMut(&str, &str)) {
-        for (k, v) in self.tags.iter() {
+        for (k, v) in self.cx.tags.iter() {
             tag(k, v);
         }
-        let high = (self.trace_id >> 64) as u64;
+        let high = (self.cx.trace_id >> 64) as u64;
         if high != 0 {
             let mut hex = String::with_capacity(16);
             super::push_hex16(&mut hex, high);
             tag("_dd.p.tid", &hex);
         }
-        if let Some(origin) = &self.origin {
+        if let Some(origin) = &self.cx.origin {
             tag("_dd.origin", origin);
         }
-        if let Some(p) = &self.dd_parent_id {
+        if let Some(p) = &self.cx.dd_parent_id {
             tag("_dd.parent_id", p);
         }
-        if let Some(e) = &self.error {
+        if let Some(e) = &self.cx.error {
             tag("_dd.propagation_error", e);
         }
         for (k, v) in &self.baggage_tags {
@@ -228,33 +212,33 @@ impl TraceContext {
         }
         if config.injects(Style::Datadog) {
             let out = datadog::Outgoing {
-                trace_id: self.trace_id,
+                trace_id: self.cx.trace_id,
                 span_id,
-                priority: self.priority,
-                origin: self.origin.as_deref(),
-                tags: &self.tags,
+                priority: self.cx.priority,
+                origin: self.cx.origin.as_deref(),
+                tags: &self.cx.tags,
                 max_tags_length: config.x_datadog_tags_max_length,
-                error: self.error.as_deref(),
+                error: self.cx.error.as_deref(),
             };
             if let Some(error) = datadog::inject(&out, injector) {
-                self.error = Some(error.into());
+                self.cx.error = Some(error.into());
             }
         }
         if config.injects(Style::B3Multi) {
-            b3::inject_multi(self.trace_id, span_id, self.priority, injector);
+            b3::inject_multi(self.cx.trace_id, span_id, self.cx.priority, injector);
         }
         if config.injects(Style::B3) {
-            b3::inject_single(self.trace_id, span_id, self.priority, injector);
+            b3::inject_single(self.cx.trace_id, span_id, self.cx.priority, injector);
         }
         if config.injects(Style::TraceContext) {
             let out = tracecontext::Outgoing {
-                trace_id: self.trace_id,
+                trace_id: self.cx.trace_id,
                 span_id,
-                priority: self.priority,
-                random: self.random,
-                origin: self.origin.as_deref(),
-                tags: &self.tags,
-                others: self.tracestate.as_deref(),
+                priority: self.cx.priority,
+                random: self.cx.random,
+                origin: self.cx.origin.as_deref(),
+                tags: &self.cx.tags,
+                others: self.cx.tracestate.as_deref(),
             };
             tracecontext::inject(&out, injector);
         }
