@@ -21,7 +21,7 @@ use libdd_data_pipeline::trace_exporter::{
 };
 use libdd_shared_runtime::{BasicRuntime, BlockingRuntime, SharedRuntime};
 use libdd_trace_utils::span::v04::SpanBytes;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -64,6 +64,11 @@ pub(crate) struct Exporter {
     // Read on every chunk, written once at shutdown.
     buffer: RwLock<Option<TraceBuffer<SpanBytes>>>,
     runtime: Mutex<Option<Arc<BasicRuntime>>>,
+    // A handle of our own on the runtime under `runtime`: held until every other handle is
+    // gone, so that the runtime is never dropped on one of its own threads.
+    tokio: Mutex<Option<Arc<tokio::runtime::Runtime>>>,
+    // Set once that runtime is stopped.
+    released: Arc<AtomicBool>,
     dropped: Arc<AtomicU64>,
 }
 
@@ -89,9 +94,15 @@ impl Exporter {
     }
 
     fn build(config: ExporterConfig, on_outcome: OnOutcome) -> Result<Exporter, String> {
-        let runtime = Arc::new(
-            BasicRuntime::with_worker_threads(1).map_err(|e| format!("exporter runtime: {e}"))?,
+        let tokio = Arc::new(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("ddtrace-exporter")
+                .enable_all()
+                .build()
+                .map_err(|e| format!("exporter runtime: {e}"))?,
         );
+        let runtime = Arc::new(BasicRuntime::from_handle(tokio.clone()));
         let mut builder = TraceExporterBuilder::<BasicRuntime>::new();
         builder
             .set_shared_runtime(runtime.clone())
@@ -134,6 +145,8 @@ impl Exporter {
         Ok(Exporter {
             buffer: RwLock::new(Some(buffer)),
             runtime: Mutex::new(Some(runtime)),
+            tokio: Mutex::new(Some(tokio)),
+            released: Arc::new(AtomicBool::new(false)),
             dropped: Arc::new(AtomicU64::new(0)),
         })
     }
@@ -165,6 +178,12 @@ impl Exporter {
         self.dropped.load(Ordering::Relaxed)
     }
 
+    /// Whether the exporter's runtime has stopped (after `shutdown`).
+    #[cfg(test)]
+    pub(crate) fn runtime_released(&self) -> bool {
+        self.released.load(Ordering::Acquire)
+    }
+
     /// Flushes what is buffered and stops, returning within `timeout` (and half a second)
     /// whatever the agent does: a hung or failing agent loses what it did not take in time.
     pub(crate) fn shutdown(&self, timeout: Duration) {
@@ -178,9 +197,11 @@ impl Exporter {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take();
-        let (Some(buffer), Some(runtime)) = (buffer, runtime) else {
+        let tokio = self.tokio.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let (Some(buffer), Some(runtime), Some(tokio)) = (buffer, runtime, tokio) else {
             return;
         };
+        let released = self.released.clone();
         let deadline = Instant::now() + timeout;
         // On a thread of its own: the runtime blocks and is dropped there, never on a tokio
         // thread (where both panic), and a send that hangs past the deadline is left behind.
@@ -193,6 +214,9 @@ impl Exporter {
             drop(buffer);
             drop(runtime);
             let _ = done.send(());
+            // A send that outlived the deadline still holds the runtime from its task; when it
+            // ends there, ours must not be the handle left to drop.
+            release(tokio, &released);
         };
         match std::thread::Builder::new()
             .name("ddtrace-exporter-stop".into())
@@ -202,6 +226,29 @@ impl Exporter {
                 let _ = finished.recv_timeout(timeout + Duration::from_millis(500));
             }
             Err(e) => tracing::warn!(target: "ddtrace", "stopping the exporter: {e}"),
+        }
+    }
+}
+
+/// Stops the runtime once this is its last handle, on this (non-runtime) thread. A send the
+/// agent never answers keeps its handle; after a minute the runtime is left to the process.
+fn release(mut tokio: Arc<tokio::runtime::Runtime>, released: &AtomicBool) {
+    let give_up = Instant::now() + Duration::from_secs(60);
+    loop {
+        match Arc::try_unwrap(tokio) {
+            Ok(runtime) => {
+                runtime.shutdown_background();
+                released.store(true, Ordering::Release);
+                return;
+            }
+            Err(shared) if Instant::now() >= give_up => {
+                std::mem::forget(shared);
+                return;
+            }
+            Err(shared) => {
+                tokio = shared;
+                std::thread::sleep(Duration::from_millis(20));
+            }
         }
     }
 }

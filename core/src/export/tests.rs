@@ -171,3 +171,69 @@ fn chunks_after_shutdown_are_counted_as_dropped() {
     exporter.send(vec![span(), span()]);
     assert_eq!(exporter.dropped_spans(), 2);
 }
+
+/// An agent that accepts connections and never answers, until `release` is set.
+fn hung_agent(release: Arc<std::sync::atomic::AtomicBool>) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        listener.set_nonblocking(true).expect("nonblocking");
+        while !release.load(Ordering::Relaxed) {
+            if let Ok((stream, _)) = listener.accept() {
+                held.push(stream);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    port
+}
+
+#[test]
+fn a_send_still_hanging_at_shutdown_never_drops_the_runtime_on_its_own_thread() {
+    // A send that outlives `shutdown` ends later on the exporter's runtime thread; the last
+    // handle to that runtime must not be dropped there (tokio panics when a runtime is
+    // dropped from one of its own threads).
+    let panics = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = panics.clone();
+    // Other tests' panics still print, through the hook this one wraps.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info.to_string();
+        if message.contains("drop a runtime") {
+            seen.lock().unwrap_or_else(|p| p.into_inner()).push(message);
+        }
+        previous(info);
+    }));
+    let release = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let port = hung_agent(release.clone());
+    let config = ExporterConfig {
+        url: format!("http://127.0.0.1:{port}"),
+        flush_interval: Duration::from_millis(50),
+        ..ExporterConfig::default()
+    };
+    let exporter = Exporter::start(config, Box::new(|_| {})).expect("exporter starts");
+    exporter.send(vec![SpanBytes {
+        name: BytesString::from_static("job"),
+        trace_id: 1,
+        span_id: 1,
+        ..Default::default()
+    }]);
+    // Let the send start and hang on the agent.
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    exporter.shutdown(Duration::from_millis(200));
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // The agent goes away: the hung send fails, after retries, and its task ends on the
+    // runtime's thread.
+    release.store(true, Ordering::Relaxed);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !exporter.runtime_released() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(exporter.runtime_released(), "the runtime was never stopped");
+    // Back to the default hook.
+    drop(std::panic::take_hook());
+    let panics = panics.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert!(panics.is_empty(), "{panics:?}");
+}
