@@ -92,7 +92,8 @@ class Sink(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"\x00\xffNOT HTTP\r\n\r\n")
             self.close_connection = True
             return
-        self._send(200, b'{"rate_by_service":{}}', "application/json")
+        # A Datadog Agent's first answer: the default rate, so tracers sample by agent rate.
+        self._send(200, b'{"rate_by_service":{"service:,env:":1.0}}', "application/json")
 
     def _send(self, status, body, ctype):
         self.send_response(status)

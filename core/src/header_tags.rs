@@ -3,6 +3,7 @@
 use crate::tags::{normalize_header_tag_name, parse_dd_tags};
 use crate::HeaderSource;
 use http::HeaderName;
+use libdd_tinybytes::BytesString;
 use opentelemetry::{Key, KeyValue};
 use std::sync::Arc;
 
@@ -28,6 +29,9 @@ struct HeaderTagEntry {
     // Shared keys: putting one on a span is a reference count, not an allocation.
     request_tag: Key,
     response_tag: Key,
+    // The same keys as span text, for the native pipeline.
+    request_text: BytesString,
+    response_text: BytesString,
 }
 
 /// At most this many headers are tagged; a longer configuration is cut with a warning.
@@ -61,6 +65,8 @@ impl HeaderTags {
             let key = |tag: String| Key::from(Arc::<str>::from(tag));
             entries.push(HeaderTagEntry {
                 header: name,
+                request_text: BytesString::from_string(request_tag.clone()),
+                response_text: BytesString::from_string(response_tag.clone()),
                 request_tag: key(request_tag),
                 response_tag: key(response_tag),
             });
@@ -83,7 +89,8 @@ impl HeaderTags {
         &'a self,
         headers: &'a H,
     ) -> impl Iterator<Item = (&'a str, String)> + 'a {
-        self.collect(headers, true).map(|(k, v)| (k.as_str(), v))
+        self.collect(headers)
+            .map(|(e, v)| (e.request_tag.as_str(), v))
     }
 
     /// The tags for the configured response headers present in `headers`.
@@ -91,14 +98,14 @@ impl HeaderTags {
         &'a self,
         headers: &'a H,
     ) -> impl Iterator<Item = (&'a str, String)> + 'a {
-        self.collect(headers, false).map(|(k, v)| (k.as_str(), v))
+        self.collect(headers)
+            .map(|(e, v)| (e.response_tag.as_str(), v))
     }
 
     fn collect<'a, H: HeaderSource + ?Sized>(
         &'a self,
         headers: &'a H,
-        request: bool,
-    ) -> impl Iterator<Item = (&'a Key, String)> + 'a {
+    ) -> impl Iterator<Item = (&'a HeaderTagEntry, String)> + 'a {
         self.entries.iter().filter_map(move |e| {
             let mut values = headers.values_of(&e.header);
             let first = values.next()?;
@@ -113,12 +120,7 @@ impl HeaderTags {
                 value.push_str(&String::from_utf8_lossy(v));
             }
             truncate(&mut value, MAX_HEADER_VALUE_LEN);
-            let tag = if request {
-                &e.request_tag
-            } else {
-                &e.response_tag
-            };
-            Some((tag, value))
+            Some((e, value))
         })
     }
 
@@ -127,17 +129,33 @@ impl HeaderTags {
         headers: &H,
         attrs: &mut Vec<KeyValue>,
     ) {
-        for (tag, value) in self.collect(headers, true) {
-            attrs.push(KeyValue::new(tag.clone(), value));
+        for (e, value) in self.collect(headers) {
+            attrs.push(KeyValue::new(e.request_tag.clone(), value));
         }
+    }
+
+    /// The request (or response) header tags as span text, for the native pipeline.
+    pub(crate) fn texts<'a, H: HeaderSource + ?Sized>(
+        &'a self,
+        headers: &'a H,
+        request: bool,
+    ) -> impl Iterator<Item = (BytesString, BytesString)> + 'a {
+        self.collect(headers).map(move |(e, value)| {
+            let key = if request {
+                &e.request_text
+            } else {
+                &e.response_text
+            };
+            (key.clone(), BytesString::from_string(value))
+        })
     }
 
     pub(crate) fn response_attributes<'a, H: HeaderSource + ?Sized>(
         &'a self,
         headers: &'a H,
     ) -> impl Iterator<Item = KeyValue> + 'a {
-        self.collect(headers, false)
-            .map(|(tag, value)| KeyValue::new(tag.clone(), value))
+        self.collect(headers)
+            .map(|(e, value)| KeyValue::new(e.response_tag.clone(), value))
     }
 }
 

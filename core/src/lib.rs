@@ -62,8 +62,8 @@ pub use pipeline::init_for_benches;
 pub use pipeline::tracing_layer;
 pub use pipeline::{init, init_with, TracerGuard};
 pub use span::{
-    observe_body_poll, observe_body_poll_with, poll_in_span, Integration, RequestInfo, RequestSpan,
-    RequestTracer,
+    observe_body_poll, observe_body_poll_with, poll_in_span, InSpan, Integration, RequestInfo,
+    RequestSpan, RequestTracer, SpanGuard, SpanHandle,
 };
 pub use status::{StatusRanges, StatusRangesError};
 

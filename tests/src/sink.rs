@@ -60,7 +60,9 @@ fn serve(stream: std::net::TcpStream) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut stream = stream;
     while skip_request(&mut reader)? {
-        let reply = b"{\"rate_by_service\":{}}";
+        // What a Datadog Agent answers before it has rates of its own: the default rate, so
+        // the tracers sample by agent rate (mechanism 1) as they do in production.
+        let reply = b"{\"rate_by_service\":{\"service:,env:\":1.0}}";
         let head = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
             reply.len()

@@ -12,10 +12,9 @@
 //! nothing. While a Datadog-backed `tracing` span is entered, it is the current span for
 //! outgoing requests ([`crate::ClientSpan`]) and for [`crate::record_error`].
 
-use super::Current;
+use super::{Current, Entered};
 use crate::trace::ActiveSpan;
 use libdd_tinybytes::BytesString;
-use opentelemetry::{Context, ContextGuard};
 use std::cell::RefCell;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -35,8 +34,8 @@ struct Backing {
 }
 
 thread_local! {
-    /// The contexts attached while Datadog-backed `tracing` spans are entered on this thread.
-    static ENTERED: RefCell<Vec<(Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
+    /// The Datadog-backed `tracing` spans entered on this thread, with what leaves them.
+    static ENTERED: RefCell<Vec<(Id, Entered)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Writes a `tracing` span's fields into its Datadog span.
@@ -182,21 +181,28 @@ where
         let Some(backing) = extensions.get::<Backing>() else {
             return;
         };
-        let guard = Context::current()
-            .with_value(backing.current.clone())
-            .attach();
-        ENTERED.with(|entered| entered.borrow_mut().push((id.clone(), guard)));
+        let guard = backing.current.clone().enter();
+        drop(extensions);
+        let _ = ENTERED.try_with(|entered| {
+            if let Ok(mut entered) = entered.try_borrow_mut() {
+                entered.push((id.clone(), guard));
+            }
+        });
     }
 
     fn on_exit(&self, id: &Id, _ctx: LayerContext<'_, S>) {
-        ENTERED.with(|entered| {
-            let mut entered = entered.borrow_mut();
-            if let Some(i) = entered.iter().rposition(|(entered_id, _)| entered_id == id) {
-                // Detached here, in order: OpenTelemetry restores the context that was current
-                // when it was attached.
-                drop(entered.remove(i));
-            }
-        });
+        let left = ENTERED
+            .try_with(|entered| {
+                let mut entered = entered.try_borrow_mut().ok()?;
+                let i = entered
+                    .iter()
+                    .rposition(|(entered_id, _)| entered_id == id)?;
+                Some(entered.remove(i))
+            })
+            .ok()
+            .flatten();
+        // Left after the list is released.
+        drop(left);
     }
 
     fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
@@ -213,9 +219,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::propagation::{PropagationConfig, TraceContext};
-    use crate::sampling::Sampler;
-    use crate::trace::{ChunkSink, Trace, TraceSettings};
+    use crate::propagation::TraceContext;
+    use crate::trace::{ChunkSink, Trace};
     use libdd_trace_utils::span::v04::SpanBytes;
     use proptest::prelude::*;
     use std::sync::{Arc, Mutex};
@@ -234,16 +239,7 @@ mod tests {
     /// returns every span the trace sent.
     fn in_request(f: impl FnOnce()) -> Vec<SpanBytes> {
         let sink = Arc::new(Collect::default());
-        let settings = Arc::new(TraceSettings {
-            service: BytesString::from_static("shop"),
-            env: None,
-            version: None,
-            tags: Vec::new(),
-            runtime_id: BytesString::from_static("r"),
-            propagation: PropagationConfig::default(),
-            sampler: Arc::new(Sampler::from_lookup(|_| None)),
-            sink: sink.clone(),
-        });
+        let settings = crate::trace::tests_support::settings(sink.clone());
         let root = Trace::start_root(
             &settings,
             TraceContext::new_root(&settings.propagation),
@@ -257,7 +253,7 @@ mod tests {
         };
         let subscriber = tracing_subscriber::registry().with(NativeLayer);
         tracing::subscriber::with_default(subscriber, || {
-            let _attached = Context::new().with_value(current).attach();
+            let _entered = current.enter();
             f();
         });
         root.finish();

@@ -13,7 +13,7 @@ mod layer;
 mod settings;
 
 pub(crate) use attributes::{apply, key_text, text, value_text, StaticTags};
-pub(crate) use current::Current;
+pub(crate) use current::{Current, Entered};
 #[cfg(feature = "tracing-bridge")]
 pub(crate) use layer::NativeLayer;
 

@@ -2,6 +2,8 @@
 
 use super::baggage::Baggage;
 use super::config::Style;
+use smallvec::SmallVec;
+use std::borrow::Cow;
 
 /// The `_dd.p.*` trace tags a trace propagates, in the order they were first set.
 ///
@@ -19,25 +21,31 @@ use super::config::Style;
 /// assert_eq!(all, [("_dd.p.usr.id", "other"), ("_dd.p.dm", "-4")]);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TraceTags(Vec<(Box<str>, Box<str>)>);
+pub struct TraceTags(SmallVec<[(Cow<'static, str>, Cow<'static, str>); 2]>);
 
 impl TraceTags {
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| &**k == key).map(|(_, v)| &**v)
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| &**v)
     }
 
     /// Sets `key` to `value`, keeping its place when it is already set.
     pub fn set(&mut self, key: &str, value: &str) {
-        match self.0.iter_mut().find(|(k, _)| &**k == key) {
-            Some((_, v)) => *v = value.into(),
-            None => self.0.push((key.into(), value.into())),
+        self.set_text(known(key), known(value));
+    }
+
+    /// The same, with text that may be static (a trace's decision maker is): then nothing is
+    /// copied, and a trace's one or two tags need no allocation at all.
+    pub(crate) fn set_text(&mut self, key: Cow<'static, str>, value: Cow<'static, str>) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => *v = value,
+            None => self.0.push((key, value)),
         }
     }
 
     /// Removes `key`.
     pub fn remove(&mut self, key: &str) {
-        self.0.retain(|(k, _)| &**k != key);
+        self.0.retain(|(k, _)| k != key);
     }
 
     /// Every tag, in order.
@@ -45,9 +53,44 @@ impl TraceTags {
         self.0.iter().map(|(k, v)| (&**k, &**v))
     }
 
+    /// Every tag, in order, as stored (static text stays static).
+    pub(crate) fn entries(&self) -> impl Iterator<Item = &(Cow<'static, str>, Cow<'static, str>)> {
+        self.0.iter()
+    }
+
     /// True when no tag is set.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+/// Text every trace repeats (the common keys, the decision makers, the kept rates of 1 and
+/// 0) as static text; anything else is copied.
+fn known(text: &str) -> Cow<'static, str> {
+    const KNOWN: [&str; 19] = [
+        "_dd.p.dm",
+        "_dd.p.ksr",
+        "_dd.p.usr.id",
+        "-0",
+        "-1",
+        "-2",
+        "-3",
+        "-4",
+        "-5",
+        "-6",
+        "-7",
+        "-8",
+        "-9",
+        "-10",
+        "-11",
+        "-12",
+        "-13",
+        "1",
+        "0",
+    ];
+    match KNOWN.iter().find(|k| **k == text) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(text.to_string()),
     }
 }
 

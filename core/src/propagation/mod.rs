@@ -48,6 +48,7 @@ pub use baggage::Baggage;
 pub use config::{ExtractBehavior, PropagationConfig, Style};
 pub use context::{Extracted, RemoteContext, SpanLink, TraceTags};
 pub use otel::{extract, inject, HeaderExtractor, HeaderInjector};
+pub(crate) use trace::Text;
 pub use trace::TraceContext;
 
 use crate::HeaderSource;
@@ -216,8 +217,16 @@ fn extract_style(style: Style, carrier: &Carrier<'_>) -> Option<context::RemoteC
 
 /// Appends `n` as 16 lower-case hex digits.
 pub(crate) fn push_hex16(out: &mut String, n: u64) {
+    let mut buf = [0u8; 16];
+    out.push_str(hex16(&mut buf, n));
+}
+
+/// `n` as 16 lower-case hex digits, written into `buf`.
+pub(crate) fn hex16(buf: &mut [u8; 16], n: u64) -> &str {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for shift in (0..16).rev() {
-        out.push(DIGITS[((n >> (shift * 4)) & 0xf) as usize] as char);
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = DIGITS[((n >> ((15 - i) * 4)) & 0xf) as usize];
     }
+    // Every byte is an ASCII hex digit.
+    std::str::from_utf8(buf).unwrap_or_default()
 }

@@ -5,6 +5,7 @@ use super::baggage::{self, Baggage};
 use super::config::{PropagationConfig, Style};
 use super::context::{Extracted, RemoteContext, SpanLink, TraceTags};
 use super::{b3, datadog, tracecontext, Injector};
+use std::borrow::Cow;
 
 /// The propagation state of one local trace: what the local root continues, what its spans
 /// pass on, and what the local root span is tagged with.
@@ -116,7 +117,9 @@ impl TraceContext {
     pub fn set_sampling_decision(&mut self, priority: i32, mechanism: u8) {
         self.cx.priority = Some(priority);
         if self.cx.tags.get("_dd.p.dm").is_none() {
-            self.cx.tags.set("_dd.p.dm", &format!("-{mechanism}"));
+            self.cx
+                .tags
+                .set_text(Cow::Borrowed("_dd.p.dm"), decision_maker(mechanism));
         }
     }
 
@@ -158,26 +161,34 @@ impl TraceContext {
     /// assert_eq!(tags, ["_dd.origin=synthetics", "baggage.user.id=42"]);
     /// ```
     pub fn root_tags(&self, mut tag: impl FnMut(&str, &str)) {
-        for (k, v) in self.cx.tags.iter() {
-            tag(k, v);
+        self.each_root_tag(|k, v| tag(k.as_str(), v.as_str()));
+    }
+
+    /// [`TraceContext::root_tags`], telling static text apart so the span can keep it
+    /// without a copy.
+    pub(crate) fn each_root_tag(&self, mut tag: impl FnMut(Text<'_>, Text<'_>)) {
+        for (k, v) in self.cx.tags.entries() {
+            tag(Text::from_cow(k), Text::from_cow(v));
         }
         let high = (self.cx.trace_id >> 64) as u64;
         if high != 0 {
-            let mut hex = String::with_capacity(16);
-            super::push_hex16(&mut hex, high);
-            tag("_dd.p.tid", &hex);
+            let mut hex = [0u8; 16];
+            tag(
+                Text::Static("_dd.p.tid"),
+                Text::Borrowed(super::hex16(&mut hex, high)),
+            );
         }
         if let Some(origin) = &self.cx.origin {
-            tag("_dd.origin", origin);
+            tag(Text::Static("_dd.origin"), Text::Borrowed(origin));
         }
         if let Some(p) = &self.cx.dd_parent_id {
-            tag("_dd.parent_id", p);
+            tag(Text::Static("_dd.parent_id"), Text::Borrowed(p));
         }
         if let Some(e) = &self.cx.error {
-            tag("_dd.propagation_error", e);
+            tag(Text::Static("_dd.propagation_error"), Text::Borrowed(e));
         }
         for (k, v) in &self.baggage_tags {
-            tag(k, v);
+            tag(Text::Borrowed(k), Text::Borrowed(v));
         }
     }
 
@@ -241,6 +252,42 @@ impl TraceContext {
                 others: self.cx.tracestate.as_deref(),
             };
             tracecontext::inject(&out, injector);
+        }
+    }
+}
+
+/// `_dd.p.dm` for a sampling mechanism: static text for every mechanism Datadog defines.
+fn decision_maker(mechanism: u8) -> Cow<'static, str> {
+    const KNOWN: [&str; 14] = [
+        "-0", "-1", "-2", "-3", "-4", "-5", "-6", "-7", "-8", "-9", "-10", "-11", "-12", "-13",
+    ];
+    match KNOWN.get(usize::from(mechanism)) {
+        Some(dm) => Cow::Borrowed(dm),
+        None => Cow::Owned(format!("-{mechanism}")),
+    }
+}
+
+/// A tag's text: static, or borrowed for the call.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Text<'a> {
+    Static(&'static str),
+    Borrowed(&'a str),
+}
+
+impl<'a> Text<'a> {
+    // The variant matters (static text is kept without a copy), so a `&str` would not do.
+    #[allow(clippy::ptr_arg)]
+    fn from_cow(cow: &'a Cow<'static, str>) -> Text<'a> {
+        match cow {
+            Cow::Borrowed(s) => Text::Static(s),
+            Cow::Owned(s) => Text::Borrowed(s),
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &'a str {
+        match *self {
+            Text::Static(s) => s,
+            Text::Borrowed(s) => s,
         }
     }
 }

@@ -10,7 +10,11 @@ mod span_data;
 use crate::config::warn_env;
 use libdd_sampling::{DatadogSampler, SamplingRule, SamplingRuleConfig};
 use libdd_trace_utils::span::v04::SpanBytes;
-use span_data::{Root, Tag, Tags};
+use smallvec::SmallVec;
+use span_data::Root;
+#[cfg(test)]
+use span_data::{Tag, Tags};
+use std::borrow::Cow;
 
 /// The default `DD_TRACE_RATE_LIMIT`: traces per second kept by a matching rule.
 const DEFAULT_RATE_LIMIT: i32 = 100;
@@ -29,12 +33,14 @@ impl std::fmt::Debug for Sampler {
 
 /// The decision for one trace: its priority and the decision maker, and the tags of the
 /// decision for the local root (`_dd.agent_psr`, `_dd.rule_psr`, `_dd.limit_psr`, `_dd.p.ksr`).
+/// Held inline: deciding allocates nothing for the rates every trace repeats.
 #[derive(Debug)]
 pub(crate) struct Decision {
     pub priority: i32,
     pub mechanism: u8,
-    pub meta: Vec<(&'static str, String)>,
-    pub metrics: Vec<(&'static str, f64)>,
+    /// `_dd.p.ksr`, the kept rate, propagated with the trace.
+    pub ksr: Option<Cow<'static, str>>,
+    pub metrics: SmallVec<[(&'static str, f64); 2]>,
 }
 
 impl Sampler {
@@ -93,27 +99,51 @@ impl Sampler {
     /// Samples the local root `root` of a trace that has no decision yet.
     pub(crate) fn sample(&self, root: &SpanBytes) -> Decision {
         let result = self.inner.sample(&Root(root));
-        let priority = i32::from(result.get_priority().into_i8());
-        let mechanism = result
-            .get_trace_root_sampling_info()
-            .as_ref()
-            .map_or(0, |info| info.mechanism().into_u8());
         let mut decision = Decision {
-            priority,
-            mechanism,
-            meta: Vec::new(),
-            metrics: Vec::new(),
+            priority: i32::from(result.get_priority().into_i8()),
+            mechanism: 0,
+            ksr: None,
+            metrics: SmallVec::new(),
         };
-        for tag in result.to_dd_sampling_tags(&Tags).unwrap_or_default() {
-            match tag {
-                // The decision maker and the priority are the trace's, set by the caller.
-                Tag::Meta("_dd.p.dm", _) | Tag::Metric("_sampling_priority_v1", _) => {}
-                Tag::Meta(key, value) => decision.meta.push((key, value)),
-                Tag::Metric(key, value) => decision.metrics.push((key, value)),
-            }
+        let Some(info) = result.get_trace_root_sampling_info() else {
+            return decision;
+        };
+        // The tags libdatadog's `to_dd_sampling_tags` lists, without its list and strings.
+        decision.mechanism = info.mechanism().into_u8();
+        if let Some(limit) = info.rl_effective_rate() {
+            decision.metrics.push(("_dd.limit_psr", limit));
+        }
+        let rate_tag = match decision.mechanism {
+            AGENT_RATE => Some("_dd.agent_psr"),
+            LOCAL_RULE | REMOTE_USER_RULE | REMOTE_DYNAMIC_RULE => Some("_dd.rule_psr"),
+            _ => None,
+        };
+        if let Some(tag) = rate_tag {
+            decision.metrics.push((tag, info.rate()));
+            decision.ksr = kept_rate(info.rate());
         }
         decision
     }
+}
+
+/// Mechanisms whose rate is tagged (`libdd_sampling::mechanism`).
+const AGENT_RATE: u8 = 1;
+const LOCAL_RULE: u8 = 3;
+const REMOTE_USER_RULE: u8 = 11;
+const REMOTE_DYNAMIC_RULE: u8 = 12;
+
+/// `_dd.p.ksr`: the rate with at most six decimals and no trailing zeros; static for the
+/// rates of 1 and 0 that most traces carry.
+fn kept_rate(rate: f64) -> Option<Cow<'static, str>> {
+    if rate.is_nan() || !(0.0..=1.0).contains(&rate) {
+        return None;
+    }
+    let text = format!("{rate:.6}");
+    Some(match text.trim_end_matches('0').trim_end_matches('.') {
+        "1" => Cow::Borrowed("1"),
+        "0" => Cow::Borrowed("0"),
+        other => Cow::Owned(other.to_string()),
+    })
 }
 
 #[cfg(test)]
@@ -148,7 +178,7 @@ mod tests {
     fn no_rule_no_agent_rate_keeps_with_the_default_mechanism() {
         let d = sampler(&[]).sample(&root("shop"));
         assert_eq!((d.priority, d.mechanism), (1, 0));
-        assert!(d.meta.is_empty() && d.metrics.is_empty(), "{d:?}");
+        assert!(d.ksr.is_none() && d.metrics.is_empty(), "{d:?}");
     }
 
     #[test]
@@ -192,6 +222,69 @@ mod tests {
         let d = s.sample(&root("shop"));
         assert_eq!((d.priority, d.mechanism), (0, 1));
         assert!(d.metrics.contains(&("_dd.agent_psr", 0.0)), "{d:?}");
+    }
+
+    /// The decision's tags are the ones libdatadog's own `to_dd_sampling_tags` lists.
+    #[test]
+    fn the_tags_are_libdatadogs() {
+        let cases: [&[(&str, &str)]; 6] = [
+            &[],
+            &[("DD_TRACE_SAMPLING_RULES", r#"[{"sample_rate":0}]"#)],
+            &[("DD_TRACE_SAMPLING_RULES", r#"[{"sample_rate":1}]"#)],
+            &[("DD_TRACE_SAMPLE_RATE", "0.25")],
+            &[("DD_TRACE_SAMPLE_RATE", "0.1234567")],
+            &[("DD_TRACE_SAMPLE_RATE", "1"), ("DD_TRACE_RATE_LIMIT", "0")],
+        ];
+        let agent = [None, Some(1.0), Some(0.5), Some(0.0)];
+        for (pairs, agent) in cases
+            .iter()
+            .flat_map(|c| agent.iter().map(move |a| (*c, *a)))
+        {
+            let owned: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let s = Sampler::from_lookup(|n| {
+                owned.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())
+            });
+            if let Some(rate) = agent {
+                s.agent_rates(&format!(
+                    r#"{{"rate_by_service":{{"service:,env:":{rate}}}}}"#
+                ));
+            }
+            let span = root("shop");
+            let ours = s.sample(&span);
+            // A fresh sampler with the same settings decides the same way.
+            let reference = Sampler::from_lookup(|n| {
+                owned.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())
+            });
+            if let Some(rate) = agent {
+                reference.agent_rates(&format!(
+                    r#"{{"rate_by_service":{{"service:,env:":{rate}}}}}"#
+                ));
+            }
+            let result = reference.inner.sample(&Root(&span));
+            let mut meta = Vec::new();
+            let mut metrics = Vec::new();
+            for tag in result.to_dd_sampling_tags(&Tags).unwrap_or_default() {
+                match tag {
+                    Tag::Meta("_dd.p.dm", dm) => assert_eq!(dm, format!("-{}", ours.mechanism)),
+                    Tag::Metric("_sampling_priority_v1", p) => {
+                        assert_eq!(p, f64::from(ours.priority))
+                    }
+                    Tag::Meta(key, value) => meta.push((key, value)),
+                    Tag::Metric(key, value) => metrics.push((key, value)),
+                }
+            }
+            let case = format!("{pairs:?} agent {agent:?}");
+            assert_eq!(ours.metrics.to_vec(), metrics, "{case}");
+            let ksr: Vec<(&str, String)> = ours
+                .ksr
+                .iter()
+                .map(|k| ("_dd.p.ksr", k.to_string()))
+                .collect();
+            assert_eq!(ksr, meta, "{case}");
+        }
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The local root span as libdatadog's sampler reads it: name, service, `env`, resource, HTTP
 //! status and tags, borrowed from the span without copying.
 
-use libdd_sampling::{AttributeFactory, AttributeLike, SamplingData, SpanProperties, ValueLike};
+#[cfg(test)]
+use libdd_sampling::AttributeFactory;
+use libdd_sampling::{AttributeLike, SamplingData, SpanProperties, ValueLike};
 use libdd_trace_utils::span::v04::SpanBytes;
 use std::borrow::Cow;
 
@@ -118,14 +120,18 @@ impl SamplingData for Root<'_> {
     }
 }
 
-/// A sampling tag for the local root.
+/// A sampling tag for the local root, as libdatadog's own listing of a decision's tags gives
+/// it: the reference the tests hold `Sampler::sample` to.
+#[cfg(test)]
 pub(super) enum Tag {
     Meta(&'static str, String),
     Metric(&'static str, f64),
 }
 
+#[cfg(test)]
 pub(super) struct Tags;
 
+#[cfg(test)]
 impl AttributeFactory for Tags {
     type Attribute = Tag;
 

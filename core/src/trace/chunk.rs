@@ -1,11 +1,14 @@
 //! One local trace: its propagation state, its open spans, and the chunks it sends.
 
 use super::span::ActiveSpan;
-use crate::propagation::{Injector, PropagationConfig, TraceContext};
+use crate::propagation::{Injector, PropagationConfig, Text, TraceContext};
 use crate::sampling::Sampler;
 use libdd_tinybytes::BytesString;
 use libdd_trace_utils::span::v04::{SpanBytes, SpanLink};
 use libdd_trace_utils::span::vec_map::VecMap;
+use smallvec::SmallVec;
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Tags a local root usually carries: the request's (method, URL, route, status, user agent,
@@ -58,7 +61,7 @@ struct State {
     finished: Vec<SpanBytes>,
     root_done: bool,
     /// The local sampler's rate tags (`_dd.agent_psr`, `_dd.rule_psr`, `_dd.limit_psr`).
-    decision_metrics: Vec<(&'static str, f64)>,
+    decision_metrics: SmallVec<[(&'static str, f64); 2]>,
     /// Errors recorded from inside a span's handler, by span id, until the span ends.
     errors: Vec<(u64, crate::ErrorInfo)>,
 }
@@ -101,9 +104,9 @@ impl Trace {
                 root_span_id: span_id,
                 root_skeleton,
                 open: 1,
-                finished: Vec::with_capacity(4),
+                finished: Vec::new(),
                 root_done: false,
-                decision_metrics: Vec::new(),
+                decision_metrics: SmallVec::new(),
                 errors: Vec::new(),
             }),
         });
@@ -183,6 +186,11 @@ impl Trace {
             );
         }
         let is_root = span.span_id == state.root_span_id;
+        if is_root && state.finished.capacity() == 0 {
+            // A trace of one span (most requests): a chunk of exactly one, not the four spans
+            // (over 1 KiB) a first push reserves, which is slower to allocate.
+            state.finished.reserve_exact(1);
+        }
         state.finished.push(span);
         if !is_root && !state.root_done {
             return;
@@ -208,7 +216,35 @@ impl Trace {
             }
         }
         drop(state);
+        for span in &mut chunk {
+            dedup(&mut span.meta);
+            dedup(&mut span.metrics);
+        }
         self.settings.sink.send(chunk);
+    }
+}
+
+/// Keeps the last value of each key, and marks the map as checked: libdatadog sizes and encodes
+/// a map that is not marked by hashing every key into a set, once in the buffer and once in the
+/// encoder. A span's few tags are compared pairwise instead, with no allocation.
+fn dedup<V>(map: &mut VecMap<BytesString, V>) {
+    const PAIRWISE: usize = 32;
+    if map.is_deduped() {
+        return;
+    }
+    let entries = map.iter().as_slice();
+    if entries.len() > PAIRWISE {
+        map.dedup();
+        return;
+    }
+    let repeated = entries
+        .iter()
+        .enumerate()
+        .any(|(i, (key, _))| entries[..i].iter().any(|(k, _)| k == key));
+    if repeated {
+        map.dedup();
+    } else {
+        map.mark_deduped();
     }
 }
 
@@ -218,10 +254,11 @@ fn decide(settings: &TraceSettings, state: &mut State, root: &SpanBytes) {
     state
         .propagation
         .set_sampling_decision(decision.priority, decision.mechanism);
-    for (key, value) in &decision.meta {
-        if key.starts_with("_dd.p.") {
-            state.propagation.tags_mut().set(key, value);
-        }
+    if let Some(ksr) = decision.ksr {
+        state
+            .propagation
+            .tags_mut()
+            .set_text(Cow::Borrowed("_dd.p.ksr"), ksr);
     }
     state.decision_metrics = decision.metrics;
 }
@@ -233,9 +270,17 @@ fn tag_root(settings: &TraceSettings, state: &State, root: &mut SpanBytes) {
     for (k, v) in &state.decision_metrics {
         root.metrics.insert(BytesString::from_static(k), *v);
     }
-    propagation.root_tags(|k, v| {
-        root.meta
-            .insert(crate::native::key_text(k), crate::native::value_text(v));
+    propagation.each_root_tag(|k, v| {
+        let value = match (k.as_str(), v) {
+            (_, Text::Static(v)) => BytesString::from_static(v),
+            ("_dd.p.tid", Text::Borrowed(v)) => tid_text(v),
+            (_, Text::Borrowed(v)) => crate::native::value_text(v),
+        };
+        let key = match k {
+            Text::Static(k) => BytesString::from_static(k),
+            Text::Borrowed(k) => crate::native::key_text(k),
+        };
+        root.meta.insert(key, value);
     });
     if let Some(p) = propagation.sampling_priority() {
         root.metrics.insert(
@@ -253,7 +298,7 @@ fn tag_root(settings: &TraceSettings, state: &State, root: &mut SpanBytes) {
     );
     root.metrics.insert(
         BytesString::from_static("process_id"),
-        f64::from(std::process::id()),
+        f64::from(process_id()),
     );
     root.metrics
         .insert(BytesString::from_static("_dd.top_level"), 1.0);
@@ -268,6 +313,35 @@ fn tag_root(settings: &TraceSettings, state: &State, root: &mut SpanBytes) {
     for (k, v) in &settings.tags {
         root.meta.insert(k.clone(), v.clone());
     }
+}
+
+/// This process's id, read once: `getpid` is a system call on every read.
+fn process_id() -> u32 {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *PID.get_or_init(std::process::id)
+}
+
+/// `_dd.p.tid` as span text. Generated trace ids carry the second they were made in their
+/// high half, so the traces of one second share one text, kept per thread.
+fn tid_text(hex: &str) -> BytesString {
+    thread_local! {
+        static LAST: RefCell<Option<BytesString>> = const { RefCell::new(None) };
+    }
+    let make = || BytesString::from_string(hex.to_string());
+    LAST.try_with(|last| {
+        let Ok(mut last) = last.try_borrow_mut() else {
+            return make();
+        };
+        match last.as_ref() {
+            Some(text) if text.as_str() == hex => text.clone(),
+            _ => {
+                let text = make();
+                *last = Some(text.clone());
+                text
+            }
+        }
+    })
+    .unwrap_or_else(|_| make())
 }
 
 /// The first span of a chunk sent after the root's: the decision and the propagated tags.

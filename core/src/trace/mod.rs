@@ -14,3 +14,47 @@ pub(crate) use span::ActiveSpan;
 
 #[cfg(test)]
 mod tests;
+
+/// A local trace for unit tests elsewhere in the core, whose chunks go nowhere.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::{ChunkSink, Trace, TraceSettings};
+    use crate::propagation::{PropagationConfig, TraceContext};
+    use crate::sampling::Sampler;
+    use libdd_tinybytes::BytesString;
+    use libdd_trace_utils::span::v04::SpanBytes;
+    use std::sync::Arc;
+
+    struct Discard;
+
+    impl ChunkSink for Discard {
+        fn send(&self, _: Vec<SpanBytes>) {}
+    }
+
+    /// Settings for a trace whose chunks go to `sink`, with no sampling rule.
+    pub(crate) fn settings(sink: Arc<dyn ChunkSink>) -> Arc<TraceSettings> {
+        Arc::new(TraceSettings {
+            service: BytesString::from_static("shop"),
+            env: None,
+            version: None,
+            tags: Vec::new(),
+            runtime_id: BytesString::from_static("r"),
+            propagation: PropagationConfig::default(),
+            sampler: Arc::new(Sampler::from_lookup(|_| None)),
+            sink,
+        })
+    }
+
+    /// A trace whose root span has ended.
+    pub(crate) fn trace() -> Arc<Trace> {
+        let settings = settings(Arc::new(Discard));
+        let root = Trace::start_root(
+            &settings,
+            TraceContext::new_root(&settings.propagation),
+            BytesString::from_static("test.request"),
+            BytesString::from_static("GET /"),
+            BytesString::from_static("web"),
+        );
+        root.trace().clone()
+    }
+}

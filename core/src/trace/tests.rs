@@ -234,3 +234,31 @@ fn span_links_of_the_extraction_are_on_the_root() {
         Some("terminated_context")
     );
 }
+
+#[test]
+fn a_tag_set_twice_goes_out_once_with_its_last_value_and_the_maps_marked_checked() {
+    let (settings, sink) = settings(&[]);
+    let mut root = root(&settings, &[]);
+    root.set_meta(
+        BytesString::from_static("http.route"),
+        BytesString::from_static("/a"),
+    );
+    root.set_meta(
+        BytesString::from_static("http.route"),
+        BytesString::from_static("/b"),
+    );
+    let child = root.child(BytesString::from_static("child.work"));
+    child.finish();
+    root.finish();
+    let chunks = sink.0.lock().unwrap();
+    for span in &chunks[0] {
+        assert!(span.meta.is_deduped() && span.metrics.is_deduped());
+        let keys: Vec<&str> = span.meta.iter().map(|(k, _)| k.as_str()).collect();
+        let mut unique = keys.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(keys.len(), unique.len(), "{keys:?}");
+    }
+    let root_span = chunks[0].iter().find(|s| s.parent_id == 0).unwrap();
+    assert_eq!(meta(root_span, "http.route"), Some("/b"));
+}

@@ -136,7 +136,7 @@ where
         }
         // Routing and the handler may start work synchronously in `call`.
         let future = {
-            let _attached = span.context().clone().attach();
+            let _entered = span.enter();
             self.service.call(req)
         };
         ResponseFuture::new(future, span)

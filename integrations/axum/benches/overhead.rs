@@ -90,6 +90,14 @@ fn apps() -> Vec<(&'static str, Router)> {
             "tower-http TraceLayer + tracing-opentelemetry",
             router().layer(tower_http::trace::TraceLayer::new_for_http()),
         ),
+        // What any layer costs in axum before it does anything: `Router::layer` boxes and
+        // clones each route's service per request.
+        (
+            "no-op-layer (the floor of any axum layer)",
+            router().layer(tower::util::MapRequestLayer::new(
+                |req: axum::extract::Request| req,
+            )),
+        ),
     ]
 }
 

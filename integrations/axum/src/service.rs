@@ -45,7 +45,7 @@ where
         }
         // The inner service may start work synchronously in `call`: run it in the span's context.
         let future = {
-            let _attached = span.context().clone().attach();
+            let _entered = span.enter();
             self.inner.call(req)
         };
         ResponseFuture::new(future, span)

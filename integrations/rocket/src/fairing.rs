@@ -101,10 +101,10 @@ impl Fairing for DatadogFairing {
         )
         .peer_ip(req.remote().map(|a| a.ip()));
         let span = self.tracer.start(info);
-        let context = span.context().clone();
+        let handle = span.handle();
         req.local_cache(move || SpanState {
             span: Mutex::new(Some(span)),
-            context,
+            handle,
         });
     }
 

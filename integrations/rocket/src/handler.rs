@@ -1,6 +1,5 @@
 use crate::state::SpanState;
 use futures_util::FutureExt;
-use opentelemetry::trace::FutureExt as _;
 use rocket::route::{Handler, Outcome};
 use rocket::{Data, Request, Route};
 use std::panic::{resume_unwind, AssertUnwindSafe};
@@ -41,10 +40,9 @@ struct TracedHandler(Box<dyn Handler>);
 impl Handler for TracedHandler {
     async fn handle<'r>(&self, req: &'r Request<'_>, data: Data<'r>) -> Outcome<'r> {
         let state = SpanState::of(req);
-        let handled =
-            AssertUnwindSafe(self.0.handle(req, data).with_context(state.context.clone()))
-                .catch_unwind()
-                .await;
+        let handled = AssertUnwindSafe(state.handle.wrap(self.0.handle(req, data)))
+            .catch_unwind()
+            .await;
         match handled {
             Ok(outcome) => outcome,
             Err(payload) => {

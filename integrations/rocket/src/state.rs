@@ -1,19 +1,18 @@
-use ddtrace_core::RequestSpan;
-use opentelemetry::Context;
+use ddtrace_core::{RequestSpan, SpanHandle};
 use rocket::Request;
 use std::sync::Mutex;
 
 /// What the fairing keeps in the request's local cache between its callbacks.
 pub(crate) struct SpanState {
     pub(crate) span: Mutex<Option<RequestSpan>>,
-    pub(crate) context: Context,
+    pub(crate) handle: SpanHandle,
 }
 
 impl SpanState {
     fn empty() -> Self {
         SpanState {
             span: Mutex::new(None),
-            context: Context::new(),
+            handle: SpanHandle::default(),
         }
     }
 

@@ -91,7 +91,7 @@ where
             .start(RequestInfo::from_request(&req).peer_ip(self.peer));
         // The inner service may start work synchronously: run it in the span's context.
         let future = {
-            let _attached = span.context().clone().attach();
+            let _entered = span.enter();
             self.inner.call(req)
         };
         ResponseFuture::new(future, span)

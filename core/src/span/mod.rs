@@ -6,6 +6,7 @@ use crate::error::{error_attributes, ErrorInfo};
 use crate::header_tags::{truncate, MAX_HEADER_VALUE_LEN};
 use crate::pipeline;
 use crate::HeaderSource;
+use libdd_tinybytes::BytesString;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, Key, KeyValue, StringValue};
 use std::any::Any;
@@ -14,8 +15,13 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::Poll;
+
+mod guard;
+mod native;
+
+pub use guard::{InSpan, SpanGuard, SpanHandle};
 
 /// Names what an integration instruments: the `component` tag and the span's operation name.
 ///
@@ -218,46 +224,33 @@ impl RequestTracer {
     ///
     /// Run the handler inside [`RequestSpan::context`] so spans it opens become children.
     pub fn start<H: HeaderSource + ?Sized>(&self, req: RequestInfo<'_, H>) -> RequestSpan {
+        let method = method_str(req.method);
+        if let Some(settings) = crate::native::installed() {
+            return self.start_native(&settings, &req, method);
+        }
         let shared = &self.shared;
         let config = &shared.config;
-        // On the native pipeline the tracer's fixed attributes were converted once
-        // (`native_static`): only the request's own go in the list.
-        let native = crate::native::installed();
         let mut attrs = Vec::with_capacity(shared.capacity);
-        if native.is_none() {
-            attrs.extend_from_slice(&shared.static_attrs);
-        }
-        let method = method_str(req.method);
+        attrs.extend_from_slice(&shared.static_attrs);
         attrs.push(KeyValue::new("http.method", method.clone()));
         attrs.push(KeyValue::new("http.url", http_url(&req, config)));
-        if let Some(ua) = req.headers.values_of("user-agent").find(|v| !v.is_empty()) {
-            let ua = match std::str::from_utf8(ua) {
-                Ok(ua) if ua.len() <= MAX_HEADER_VALUE_LEN => crate::recent::user_agent(ua),
-                _ => {
-                    let mut ua = String::from_utf8_lossy(ua).into_owned();
-                    truncate(&mut ua, MAX_HEADER_VALUE_LEN);
-                    StringValue::from(ua)
-                }
+        if let Some(ua) = user_agent(req.headers) {
+            let ua = match ua {
+                Ok(ua) => crate::recent::user_agent(ua),
+                Err(lossy) => StringValue::from(lossy),
             };
             attrs.push(KeyValue::new("http.useragent", ua));
         }
         config.header_tags.push_request(req.headers, &mut attrs);
-        if config.client_ip_enabled {
-            if let Some(ip) = resolve_client_ip(
-                req.headers,
-                req.peer_ip,
-                config.client_ip_header.as_ref().map(|h| h.as_str()),
-            ) {
+        if let Some((client_ip, peer)) = client_ips(&req, config) {
+            if let Some(ip) = client_ip {
                 attrs.push(KeyValue::new("http.client_ip", ip.to_string()));
             }
-            if let Some(peer) = req.peer_ip {
+            if let Some(peer) = peer {
                 attrs.push(KeyValue::new("network.client.ip", peer.to_string()));
             }
         }
 
-        if let Some(settings) = native {
-            return self.start_native(&settings, req.headers, attrs, method);
-        }
         let parent = if config.distributed_tracing {
             crate::propagation::extract(req.headers)
         } else {
@@ -287,48 +280,38 @@ impl RequestTracer {
                     .set_attribute(KeyValue::new("_dd.p.tid", tid_tag(high)));
             }
         }
-        RequestSpan::new(cx, None, self.shared.clone(), method)
+        RequestSpan::new(Some(cx), None, self.shared.clone(), method)
     }
+}
 
-    /// The request span on the Datadog-native pipeline: the core's propagation engine
-    /// extracts, and the span is a Datadog span of a local trace of its own.
-    fn start_native<H: HeaderSource + ?Sized>(
-        &self,
-        settings: &Arc<crate::trace::TraceSettings>,
-        headers: &H,
-        attrs: Vec<KeyValue>,
-        method: Cow<'static, str>,
-    ) -> RequestSpan {
-        use crate::propagation::{Propagator, TraceContext};
-        let propagation_config = &settings.propagation;
-        let trace = if self.shared.config.distributed_tracing {
-            let extracted = Propagator::extract_with(propagation_config, headers);
-            TraceContext::start(extracted, propagation_config)
-        } else {
-            TraceContext::new_root(propagation_config)
-        };
-        let mut span = crate::trace::Trace::start_root(
-            settings,
-            trace,
-            libdd_tinybytes::BytesString::from_static(self.shared.integration.operation_name),
-            crate::native::text(method.clone()),
-            libdd_tinybytes::BytesString::from_static("web"),
-        );
-        span.set_meta(
-            libdd_tinybytes::BytesString::from_static("span.kind"),
-            libdd_tinybytes::BytesString::from_static("server"),
-        );
-        self.shared.native_static.apply(&mut span);
-        for kv in attrs {
-            crate::native::apply(&mut span, kv);
+/// The request's user agent: as sent when it is UTF-8 and within the length limit, otherwise
+/// a lossy, truncated copy.
+fn user_agent<H: HeaderSource + ?Sized>(headers: &H) -> Option<Result<&str, String>> {
+    let ua = headers.values_of("user-agent").find(|v| !v.is_empty())?;
+    Some(match std::str::from_utf8(ua) {
+        Ok(ua) if ua.len() <= MAX_HEADER_VALUE_LEN => Ok(ua),
+        _ => {
+            let mut ua = String::from_utf8_lossy(ua).into_owned();
+            truncate(&mut ua, MAX_HEADER_VALUE_LEN);
+            Err(ua)
         }
-        let current = crate::native::Current {
-            trace: span.trace().clone(),
-            span_id: span.span_id(),
-        };
-        let cx = Context::new().with_value(current);
-        RequestSpan::new(cx, Some(span), self.shared.clone(), method)
+    })
+}
+
+/// `http.client_ip` and `network.client.ip`, when client IP tagging is on.
+fn client_ips<H: HeaderSource + ?Sized>(
+    req: &RequestInfo<'_, H>,
+    config: &Config,
+) -> Option<(Option<IpAddr>, Option<IpAddr>)> {
+    if !config.client_ip_enabled {
+        return None;
     }
+    let resolved = resolve_client_ip(
+        req.headers,
+        req.peer_ip,
+        config.client_ip_header.as_ref().map(|h| h.as_str()),
+    );
+    Some((resolved, req.peer_ip))
 }
 
 /// A request's server span, from the request's arrival to the end of its response body.
@@ -337,13 +320,17 @@ impl RequestTracer {
 /// or the integration's future or body was dropped).
 #[derive(Debug)]
 pub struct RequestSpan {
-    cx: Context,
+    /// The span's OpenTelemetry context: the span itself on the OpenTelemetry pipeline; on the
+    /// native one, made only if asked for (`context`), as integrations enter the span natively.
+    cx: OnceLock<Context>,
     /// The span, on the Datadog-native pipeline (on the OpenTelemetry one it is in `cx`).
     native: Option<crate::trace::ActiveSpan>,
     shared: Arc<Shared>,
     method: Cow<'static, str>,
     /// The route and the resource made from it, both shared (see `recent`).
     route: Option<(StringValue, StringValue)>,
+    /// The same, as span text, on the native pipeline.
+    native_route: Option<(BytesString, BytesString)>,
     status: Option<u16>,
     error: Option<ErrorInfo>,
     finished: bool,
@@ -351,26 +338,56 @@ pub struct RequestSpan {
 
 impl RequestSpan {
     fn new(
-        cx: Context,
+        cx: Option<Context>,
         native: Option<crate::trace::ActiveSpan>,
         shared: Arc<Shared>,
         method: Cow<'static, str>,
     ) -> RequestSpan {
         RequestSpan {
-            cx,
+            cx: cx.map_or_else(OnceLock::new, OnceLock::from),
             native,
             shared,
             method,
             route: None,
+            native_route: None,
             status: None,
             error: None,
             finished: false,
         }
     }
 
-    /// The context holding this span: attach it while the handler runs.
+    /// The span as an OpenTelemetry context, for code that works with OpenTelemetry's API;
+    /// attaching it makes the span current, as [`RequestSpan::enter`] does.
+    ///
+    /// Integrations use [`RequestSpan::enter`] and [`RequestSpan::handle`], which cost less on
+    /// the Datadog-native pipeline.
     pub fn context(&self) -> &Context {
-        &self.cx
+        self.cx.get_or_init(|| match self.current() {
+            Some(current) => Context::new().with_value(current),
+            None => Context::new(),
+        })
+    }
+
+    /// Makes this span current on this thread until the guard drops: run the handler's
+    /// synchronous work (a service's `call`, each poll of its future) inside it.
+    pub fn enter(&self) -> SpanGuard {
+        self.handle().enter()
+    }
+
+    /// A handle on this span for code that runs in it from elsewhere (see [`SpanHandle`]).
+    pub fn handle(&self) -> SpanHandle {
+        match self.current() {
+            Some(current) => SpanHandle::native(current),
+            None => SpanHandle::opentelemetry(self.context().clone()),
+        }
+    }
+
+    /// The native span as the current span, on the native pipeline.
+    fn current(&self) -> Option<crate::native::Current> {
+        self.native.as_ref().map(|span| crate::native::Current {
+            trace: span.trace().clone(),
+            span_id: span.span_id(),
+        })
     }
 
     /// The route template that matched (`/users/{id}`), in the framework's own syntax.
@@ -379,6 +396,10 @@ impl RequestSpan {
     /// not copied again: the route and its resource are shared between spans.
     pub fn set_route(&mut self, route: impl AsRef<str>) {
         let route = route.as_ref();
+        if self.native.is_some() {
+            self.native_route = Some(native::route(&self.method, route));
+            return;
+        }
         let resource = match &self.method {
             Cow::Borrowed(method) => crate::recent::resource(method, route),
             Cow::Owned(method) => StringValue::from(format!("{method} {route}")),
@@ -392,13 +413,9 @@ impl RequestSpan {
         let tags = &self.shared.config.header_tags;
         if !tags.is_empty() {
             match &mut self.native {
-                Some(span) => {
-                    for kv in tags.response_attributes(headers) {
-                        crate::native::apply(span, kv);
-                    }
-                }
+                Some(span) => native::response_header_tags(span, tags, headers),
                 None => self
-                    .cx
+                    .context()
                     .span()
                     .set_attributes(tags.response_attributes(headers)),
             }
@@ -425,6 +442,10 @@ impl RequestSpan {
 
     fn end(&mut self) {
         if std::mem::replace(&mut self.finished, true) {
+            return;
+        }
+        if let Some(span) = self.native.take() {
+            self.end_native(span);
             return;
         }
         let mut attrs: Vec<KeyValue> = Vec::with_capacity(6);
@@ -460,30 +481,12 @@ impl RequestSpan {
             attrs.push(KeyValue::new("datadog.error", 1_i64));
             error_status = Some(String::new());
         }
-        match self.native.take() {
-            Some(mut span) => {
-                // An error recorded from inside the handler (`record_error`) counts when the
-                // status is an error status, as the OpenTelemetry pipeline decides.
-                let recorded = crate::native::take_recorded_error(&span);
-                for kv in attrs {
-                    crate::native::apply(&mut span, kv);
-                }
-                if let Some(err) = recorded.filter(|_| is_error || self.status.is_none()) {
-                    for kv in error_attributes(err) {
-                        crate::native::apply(&mut span, kv);
-                    }
-                }
-                span.finish();
-            }
-            None => {
-                let span = self.cx.span();
-                span.set_attributes(attrs);
-                if let Some(description) = error_status {
-                    span.set_status(Status::error(description));
-                }
-                span.end();
-            }
+        let span = self.context().span();
+        span.set_attributes(attrs);
+        if let Some(description) = error_status {
+            span.set_status(Status::error(description));
         }
+        span.end();
     }
 }
 
@@ -616,7 +619,7 @@ pub fn poll_in_span<F: Future>(
     cx: &mut std::task::Context<'_>,
 ) -> Poll<F::Output> {
     let polled = {
-        let _attached = span.as_ref().map(|s| s.context().clone().attach());
+        let _entered = span.as_ref().map(RequestSpan::enter);
         catch_unwind(AssertUnwindSafe(|| future.poll(cx)))
     };
     match polled {

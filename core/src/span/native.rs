@@ -1,0 +1,160 @@
+//! The request span on the Datadog-native pipeline: the request's tags written straight into
+//! the Datadog span as shared or static text, with no attribute list in between.
+
+use super::{
+    client_ips, http_url, status_digits, status_str, user_agent, RequestInfo, RequestSpan,
+    RequestTracer,
+};
+use crate::header_tags::HeaderTags;
+use crate::native::text;
+use crate::propagation::{Propagator, TraceContext};
+use crate::trace::{ActiveSpan, Trace, TraceSettings};
+use crate::{ErrorInfo, HeaderSource};
+use libdd_tinybytes::BytesString;
+use libdd_trace_utils::span::v04::SpanBytes;
+use std::borrow::Cow;
+use std::sync::Arc;
+
+const fn fixed(s: &'static str) -> BytesString {
+    BytesString::from_static(s)
+}
+
+impl RequestTracer {
+    /// The request span as a Datadog span of a local trace of its own, continuing what the
+    /// core's propagation engine extracts from the headers.
+    pub(super) fn start_native<H: HeaderSource + ?Sized>(
+        &self,
+        settings: &Arc<TraceSettings>,
+        req: &RequestInfo<'_, H>,
+        method: Cow<'static, str>,
+    ) -> RequestSpan {
+        let shared = &self.shared;
+        let config = &shared.config;
+        let propagation_config = &settings.propagation;
+        let trace = if config.distributed_tracing {
+            let extracted = Propagator::extract_with(propagation_config, req.headers);
+            TraceContext::start(extracted, propagation_config)
+        } else {
+            TraceContext::new_root(propagation_config)
+        };
+        let mut span = Trace::start_root(
+            settings,
+            trace,
+            fixed(shared.integration.operation_name),
+            text(method.clone()),
+            fixed("web"),
+        );
+        shared.native_static.apply(&mut span);
+        if let Some(data) = span.data() {
+            let meta = &mut data.meta;
+            meta.insert(fixed("span.kind"), fixed("server"));
+            meta.insert(fixed("http.method"), text(method.clone()));
+            meta.insert(
+                fixed("http.url"),
+                BytesString::from_string(http_url(req, config)),
+            );
+            if let Some(ua) = user_agent(req.headers) {
+                let ua = match ua {
+                    Ok(ua) => crate::recent::user_agent_text(ua),
+                    Err(lossy) => BytesString::from_string(lossy),
+                };
+                meta.insert(fixed("http.useragent"), ua);
+            }
+            for (key, value) in config.header_tags.texts(req.headers, true) {
+                meta.insert(key, value);
+            }
+            if let Some((client_ip, peer)) = client_ips(req, config) {
+                if let Some(ip) = client_ip {
+                    meta.insert(
+                        fixed("http.client_ip"),
+                        BytesString::from_string(ip.to_string()),
+                    );
+                }
+                if let Some(peer) = peer {
+                    meta.insert(
+                        fixed("network.client.ip"),
+                        BytesString::from_string(peer.to_string()),
+                    );
+                }
+            }
+        }
+        RequestSpan::new(None, Some(span), shared.clone(), method)
+    }
+}
+
+/// The route and the resource made from it, as shared span text.
+// The variant matters (a standard method is cached with the route), so a `&str` would not do.
+#[allow(clippy::ptr_arg)]
+pub(super) fn route(method: &Cow<'static, str>, route: &str) -> (BytesString, BytesString) {
+    let resource = match method {
+        Cow::Borrowed(method) => crate::recent::resource_text(method, route),
+        // An unusual method is not cached: it could crowd out the routes.
+        Cow::Owned(method) => BytesString::from_string(format!("{method} {route}")),
+    };
+    (crate::recent::route_text(route), resource)
+}
+
+/// The response header tags.
+pub(super) fn response_header_tags<H: HeaderSource + ?Sized>(
+    span: &mut ActiveSpan,
+    tags: &HeaderTags,
+    headers: &H,
+) {
+    if let Some(data) = span.data() {
+        for (key, value) in tags.texts(headers, false) {
+            data.meta.insert(key, value);
+        }
+    }
+}
+
+fn set_error(data: &mut SpanBytes, error: ErrorInfo) {
+    data.error = 1;
+    data.meta
+        .insert(fixed("error.type"), BytesString::from_cow(error.error_type));
+    data.meta.insert(
+        fixed("error.message"),
+        BytesString::from_string(error.message),
+    );
+}
+
+impl RequestSpan {
+    /// Names the span from its route (or status), tags its status and error, and ends it.
+    pub(super) fn end_native(&mut self, mut span: ActiveSpan) {
+        // An error recorded from inside the handler (`record_error`) counts when the status is
+        // an error status, as on the OpenTelemetry pipeline; it wins over the integration's.
+        let recorded = crate::native::take_recorded_error(&span);
+        let status = self.status;
+        let is_error = status.is_some_and(|s| self.shared.config.server_error_statuses.contains(s));
+        let error = recorded
+            .filter(|_| is_error || status.is_none())
+            .or_else(|| self.error.take());
+        let method = &self.method;
+        if let Some(data) = span.data() {
+            match (self.native_route.take(), status) {
+                (Some((route, resource)), _) => {
+                    data.meta.insert(fixed("http.route"), route);
+                    data.resource = resource;
+                }
+                (None, Some(status)) => {
+                    let mut digits = [0u8; 20];
+                    data.resource =
+                        crate::recent::resource_text(method, status_digits(status, &mut digits));
+                }
+                (None, None) => data.resource = text(method.clone()),
+            }
+            if let Some(status) = status {
+                let code = match status_str(status) {
+                    Some(code) => fixed(code),
+                    None => BytesString::from_string(status.to_string()),
+                };
+                data.meta.insert(fixed("http.status_code"), code);
+            }
+            match error {
+                Some(error) => set_error(data, error),
+                None if is_error => data.error = 1,
+                None => {}
+            }
+        }
+        span.finish();
+    }
+}
