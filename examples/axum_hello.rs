@@ -33,7 +33,10 @@ async fn load_user(id: u32) -> String {
 }
 
 async fn user(Path(id): Path<u32>) -> String {
-    load_user(id).await
+    let user = load_user(id).await;
+    // Written as a JSON line with the trace's and the request span's ids (`init` sets it up).
+    tracing::info!(user_id = id, "loaded user");
+    user
 }
 
 #[derive(Debug)]

@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError};
 use ddtrace_actix_web::DatadogTracing;
-use ddtrace_examples::{outbound, query_pairs, w3c_harness, W3cCall};
+use ddtrace_examples::{log_marker, log_started, outbound, query_pairs, w3c_harness, W3cCall};
 use std::time::Duration;
 use tracing::instrument;
 
@@ -88,6 +88,11 @@ async fn outbound_route(req: HttpRequest) -> HttpResponse {
         .finish()
 }
 
+async fn log_route(req: HttpRequest) -> HttpResponse {
+    log_marker(req.query_string());
+    HttpResponse::Ok().finish()
+}
+
 async fn w3c(calls: web::Json<Vec<W3cCall>>) -> HttpResponse {
     w3c_harness(calls.into_inner()).await;
     HttpResponse::Ok().finish()
@@ -96,6 +101,7 @@ async fn w3c(calls: web::Json<Vec<W3cCall>>) -> HttpResponse {
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let guard = ddtrace_core::init().with_shutdown_timeout(Duration::from_secs(3));
+    log_started();
     let port = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse::<u16>().ok())
@@ -114,6 +120,7 @@ async fn main() -> std::io::Result<()> {
             .route("/headers", web::get().to(headers))
             .route("/echo", web::post().to(echo))
             .route("/outbound", web::get().to(outbound_route))
+            .route("/log", web::get().to(log_route))
             .route("/w3c", web::post().to(w3c))
     })
     .workers(2)

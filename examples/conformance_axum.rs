@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ddtrace_axum::DatadogLayer;
-use ddtrace_examples::{outbound, shutdown_signal, w3c_harness, W3cCall};
+use ddtrace_examples::{log_marker, log_started, outbound, shutdown_signal, w3c_harness, W3cCall};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tracing::instrument;
@@ -104,6 +104,11 @@ async fn outbound_route(RawQuery(query): RawQuery) -> StatusCode {
     outbound(query.as_deref().unwrap_or("")).await
 }
 
+async fn log_route(RawQuery(query): RawQuery) -> StatusCode {
+    log_marker(query.as_deref().unwrap_or(""));
+    StatusCode::OK
+}
+
 async fn w3c(Json(calls): Json<Vec<W3cCall>>) -> StatusCode {
     w3c_harness(calls).await;
     StatusCode::OK
@@ -120,6 +125,7 @@ fn app() -> Router {
         .route("/headers", get(headers))
         .route("/echo", post(echo))
         .route("/outbound", get(outbound_route))
+        .route("/log", get(log_route))
         .route("/w3c", post(w3c))
         .layer(DatadogLayer::new())
 }
@@ -127,6 +133,7 @@ fn app() -> Router {
 #[tokio::main]
 async fn main() {
     let guard = ddtrace_core::init().with_shutdown_timeout(Duration::from_secs(3));
+    log_started();
     let port = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse::<u16>().ok())

@@ -3,7 +3,9 @@
 //!
 //! `PORT=18080 DD_TRACE_AGENT_URL=http://127.0.0.1:8126 cargo run -p ddtrace-examples --bin conformance-poem`
 
-use ddtrace_examples::{outbound, query_pairs, shutdown_signal, w3c_harness, W3cCall};
+use ddtrace_examples::{
+    log_marker, log_started, outbound, query_pairs, shutdown_signal, w3c_harness, W3cCall,
+};
 use ddtrace_poem::DatadogMiddleware;
 use poem::http::StatusCode;
 use poem::listener::TcpListener;
@@ -102,6 +104,12 @@ async fn outbound_route(req: &Request) -> StatusCode {
 }
 
 #[handler]
+fn log_route(req: &Request) -> StatusCode {
+    log_marker(req.uri().query().unwrap_or(""));
+    StatusCode::OK
+}
+
+#[handler]
 async fn w3c(Json(calls): Json<Vec<W3cCall>>) -> StatusCode {
     w3c_harness(calls).await;
     StatusCode::OK
@@ -110,6 +118,7 @@ async fn w3c(Json(calls): Json<Vec<W3cCall>>) -> StatusCode {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let guard = ddtrace_core::init().with_shutdown_timeout(Duration::from_secs(3));
+    log_started();
     let port = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse::<u16>().ok())
@@ -124,6 +133,7 @@ async fn main() -> std::io::Result<()> {
         .at("/headers", get(headers))
         .at("/echo", post(echo))
         .at("/outbound", get(outbound_route))
+        .at("/log", get(log_route))
         .at("/w3c", post(w3c))
         .with(DatadogMiddleware::new());
     let served = Server::new(TcpListener::bind(("127.0.0.1", port)))

@@ -4,7 +4,7 @@
 //!
 //! `PORT=18080 DD_TRACE_AGENT_URL=http://127.0.0.1:8126 cargo run -p ddtrace-examples --bin conformance-rocket`
 
-use ddtrace_examples::{outbound, query_pairs, w3c_harness, W3cCall};
+use ddtrace_examples::{log_marker, log_started, outbound, query_pairs, w3c_harness, W3cCall};
 use ddtrace_rocket::{traced, DatadogFairing};
 use rocket::http::uri::Origin;
 use rocket::http::{Header, Status};
@@ -124,6 +124,12 @@ async fn outbound_route(uri: &Origin<'_>) -> Custom<()> {
     Custom(Status::new(status.as_u16()), ())
 }
 
+#[get("/log")]
+fn log_route(uri: &Origin<'_>) -> Status {
+    log_marker(uri.query().map(|q| q.as_str()).unwrap_or(""));
+    Status::Ok
+}
+
 #[post("/w3c", data = "<body>")]
 async fn w3c(body: Vec<u8>) -> Status {
     match serde_json::from_slice::<Vec<W3cCall>>(&body) {
@@ -138,6 +144,7 @@ async fn w3c(body: Vec<u8>) -> Status {
 #[rocket::main]
 async fn main() -> Result<(), Box<rocket::Error>> {
     let guard = ddtrace_core::init().with_shutdown_timeout(Duration::from_secs(3));
+    log_started();
     let port = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse::<u16>().ok())
@@ -167,6 +174,7 @@ async fn main() -> Result<(), Box<rocket::Error>> {
                 headers,
                 echo,
                 outbound_route,
+                log_route,
                 w3c
             ]),
         )

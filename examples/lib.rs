@@ -11,6 +11,23 @@ pub fn query_pairs(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `GET /log?marker=M`: one INFO event, `conformance log M`, written inside the request (the
+/// suite finds that line in the app's output and checks its trace and span ids).
+pub fn log_marker(query: &str) {
+    let marker = query_pairs(query)
+        .into_iter()
+        .find(|(k, _)| k == "marker")
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    tracing::info!("conformance log {marker}");
+}
+
+/// The event every conformance app writes once it has started, outside any request: its line
+/// carries no trace ids.
+pub fn log_started() {
+    tracing::info!("conformance start");
+}
+
 fn decode(component: &str) -> String {
     form_urlencoded::parse(format!("x={component}").as_bytes())
         .next()

@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -56,7 +57,24 @@ INTERESTING = [
 ]
 
 
-def print_trace(spans):
+def read_logs(path):
+    """The app's JSON log lines that carry a span id, by span id."""
+    logs = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict) and "dd.span_id" in record:
+                    logs.setdefault(int(record["dd.span_id"]), []).append(record)
+    except OSError:
+        pass
+    return logs
+
+
+def print_trace(spans, logs):
     by_id = {s["span_id"]: s for s in spans}
     children = {}
     roots = []
@@ -87,10 +105,15 @@ def print_trace(spans):
     for r in roots:
         if r.get("parent_id"):
             parent_note = f"  (continued from remote parent {r['parent_id']})"
-    high = first.get("meta", {}).get("_dd.p.tid", "")
+    high = next((s["meta"]["_dd.p.tid"] for s in spans if "_dd.p.tid" in s.get("meta", {})), "")
     print(f"\ntrace {high}{first['trace_id']:016x} — {len(spans)} span(s){parent_note}")
     for i, root in enumerate(roots):
         show(root, "  ", i == len(roots) - 1, 0)
+    for span in spans:
+        for record in logs.get(span["span_id"], []):
+            print(f"  log line: {record.get('level')} {record.get('message')!r}  "
+                  f"dd.trace_id={record['dd.trace_id']} dd.span_id={record['dd.span_id']}  "
+                  f"(written in {span['name']})")
 
 
 def main():
@@ -102,6 +125,7 @@ def main():
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env={**os.environ, "LOG_LEVEL": "WARNING"})
     app = None
+    app_log = None
     try:
         wait_until(f"http://127.0.0.1:{agent_port}/info", "the test agent")
         print("building and starting examples/axum_hello.rs ...", flush=True)
@@ -118,7 +142,10 @@ def main():
             "DD_TRACE_STATS_COMPUTATION_ENABLED": "false",
             "DD_INSTRUMENTATION_TELEMETRY_ENABLED": "false",
         })
-        app = subprocess.Popen([os.path.join(target, "debug", "axum-hello")], env=env)
+        # The app writes its log lines (JSON, correlated with the trace) to standard output.
+        app_log = tempfile.NamedTemporaryFile(prefix="axum-hello-", suffix=".log", delete=False)
+        app = subprocess.Popen([os.path.join(target, "debug", "axum-hello")], env=env,
+                               stdout=app_log)
         base = f"http://127.0.0.1:{app_port}"
         wait_until(f"{base}/users/0", "axum-hello")
 
@@ -158,8 +185,10 @@ def main():
     traces.sort(key=lambda t: min(s.get("start", 0) for s in t))
     print(f"\nthe Datadog test agent received {len(traces)} traces, "
           f"{sum(len(t) for t in traces)} spans:")
+    logs = read_logs(app_log.name)
     for t in traces:
-        print_trace(t)
+        print_trace(t, logs)
+    os.unlink(app_log.name)
 
 
 if __name__ == "__main__":

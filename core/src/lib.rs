@@ -36,6 +36,8 @@ mod export;
 mod header_tags;
 mod headers;
 mod ids;
+#[cfg(feature = "tracing-bridge")]
+pub mod logs;
 mod native;
 mod obfuscation;
 #[cfg(feature = "tracing-bridge")]

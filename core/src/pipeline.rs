@@ -226,8 +226,11 @@ pub fn init_for_benches(config: datadog_opentelemetry::configuration::Config) ->
     guard
 }
 
-/// The `tracing` layer for applications that build their own subscriber. Call it after
-/// [`init`].
+/// The `tracing` layer for applications that build their own subscriber.
+///
+/// On the Datadog-native pipeline (the default) it may be built before or after [`init`].
+/// On the OpenTelemetry pipeline it binds to the pipeline installed when it is built: build
+/// it after [`init_with`] there.
 ///
 /// It is two layers in one:
 /// - tracing-opentelemetry bound to the installed pipeline, so `#[instrument]` spans nest under
@@ -240,15 +243,18 @@ pub fn init_for_benches(config: datadog_opentelemetry::configuration::Config) ->
 ///   that disables debug events everywhere still gets the warning, and a failure after five
 ///   quiet minutes counts as a new outage.
 ///
+/// With log lines correlated to the trace ([`crate::logs`]):
+///
 /// ```no_run
 /// use tracing_subscriber::layer::SubscriberExt;
 /// use tracing_subscriber::util::SubscriberInitExt;
 ///
-/// let _guard = ddtrace_core::init();
 /// tracing_subscriber::registry()
 ///     .with(ddtrace_core::tracing_layer())
-///     .with(tracing_subscriber::fmt::layer())
+///     .with(tracing_subscriber::fmt::layer().event_format(ddtrace_core::logs::json()))
 ///     .init();
+/// // Finds the subscriber installed and keeps it.
+/// let _guard = ddtrace_core::init();
 /// ```
 #[cfg(feature = "tracing-bridge")]
 pub fn tracing_layer<S>() -> impl tracing_subscriber::Layer<S>
@@ -256,12 +262,16 @@ where
     S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
 {
     use tracing_subscriber::Layer;
-    // The pipeline `init` installed decides which layer records `tracing` spans.
-    let native = crate::native::installed().is_some();
-    let otel =
-        (!native).then(|| tracing_opentelemetry::layer().with_tracer(global::tracer("tracing")));
-    let native = native.then(crate::native::NativeLayer::default);
-    Layer::and_then(Layer::and_then(otel, native), crate::outage::layer())
+    LAYER_GIVEN.store(true, Ordering::Relaxed);
+    // The native layer works whenever the native pipeline runs, installed before or after
+    // this call (outside a trace it records nothing). The OpenTelemetry layer binds to the
+    // pipeline installed now.
+    let otel = is_installed()
+        .then(|| tracing_opentelemetry::layer().with_tracer(global::tracer("tracing")));
+    Layer::and_then(
+        Layer::and_then(otel, crate::native::NativeLayer),
+        crate::outage::layer(),
+    )
 }
 
 /// Whether the user asked for the pipeline's own diagnostics: `DD_LOG_LEVEL` set, or a level
@@ -279,7 +289,6 @@ fn pipeline_diagnostics_asked(config: &datadog_opentelemetry::configuration::Con
 
 #[cfg(feature = "tracing-bridge")]
 fn install_subscriber(provider: Option<&SdkTracerProvider>, pipeline_diagnostics: bool) {
-    use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::Layer;
@@ -290,27 +299,93 @@ fn install_subscriber(provider: Option<&SdkTracerProvider>, pipeline_diagnostics
     // own diagnostics only when asked for (`DD_LOG_LEVEL` selects which). The exporter's
     // per-payload events (`libdd_data_pipeline`) stay out: the watcher says the same once per
     // outage.
-    let mut targets = Targets::new().with_target("ddtrace", LevelFilter::INFO);
-    if pipeline_diagnostics {
-        targets = targets.with_target("datadog_opentelemetry", LevelFilter::TRACE);
-    }
+    // `ddtrace` exactly: a `Targets` directive would also take `ddtrace_examples` and every
+    // other crate whose name starts the same, the application's own.
+    let targets = tracing_subscriber::filter::filter_fn(move |meta| {
+        let target = meta.target();
+        (target == "ddtrace" && *meta.level() <= tracing::Level::INFO)
+            || (pipeline_diagnostics && target.starts_with("datadog_opentelemetry"))
+    });
     // Colour only on a terminal: escape codes in a log file or a collector are noise.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let lines = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(ansi)
         .with_filter(targets);
+    // The application's own events: JSON lines on standard output, correlated with the trace
+    // current when they are written (`DD_LOGS_INJECTION`).
+    let app_lines = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stdout)
+        .with_ansi(false)
+        .event_format(crate::logs::LogCorrelation::from_env().json())
+        .with_filter(app_log_targets(std::env::var("RUST_LOG").ok().as_deref()))
+        .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
+            !is_tracer_target(meta.target())
+        }));
     if tracing_subscriber::registry()
         .with(otel)
         .with(native)
         .with(crate::outage::layer())
         .with(lines)
+        .with(app_lines)
         .try_init()
         .is_err()
+        && !LAYER_GIVEN.load(Ordering::Relaxed)
     {
         tracing::info!(
             target: "ddtrace",
             "a tracing subscriber is already installed: add ddtrace_core::tracing_layer() to it so #[instrument] spans nest under request spans"
         );
+    }
+}
+
+/// Which of the application's events `init` writes: `RUST_LOG`'s directives
+/// (`info,my_app=debug`) when it is set and valid, else INFO and above.
+#[cfg(feature = "tracing-bridge")]
+fn app_log_targets(rust_log: Option<&str>) -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    let asked = rust_log.filter(|v| !v.trim().is_empty()).and_then(|v| {
+        v.parse::<Targets>()
+            .map_err(|e| {
+                crate::config::warn_env("RUST_LOG", v, &format!("{e}; writing INFO and above"))
+            })
+            .ok()
+    });
+    asked.unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
+}
+
+/// This project's own lines and the pipeline's: never among the application's (they have
+/// their own, on standard error, or none).
+#[cfg(feature = "tracing-bridge")]
+fn is_tracer_target(target: &str) -> bool {
+    target == "ddtrace"
+        || target.starts_with("libdd_")
+        || target.starts_with("datadog_opentelemetry")
+}
+
+/// Set once an application took [`tracing_layer`] for a subscriber of its own: `init` then
+/// has nothing to say when it finds that subscriber installed.
+#[cfg(feature = "tracing-bridge")]
+static LAYER_GIVEN: AtomicBool = AtomicBool::new(false);
+
+#[cfg(all(test, feature = "tracing-bridge"))]
+mod tests {
+    use super::{app_log_targets, is_tracer_target};
+    use tracing::Level;
+
+    #[test]
+    fn the_apps_lines_follow_rust_log_and_never_include_the_tracers() {
+        let default = app_log_targets(None);
+        assert!(default.would_enable("my_app", &Level::INFO));
+        assert!(!default.would_enable("my_app", &Level::DEBUG));
+        let asked = app_log_targets(Some("warn,my_app=debug"));
+        assert!(asked.would_enable("my_app", &Level::DEBUG));
+        assert!(!asked.would_enable("hyper", &Level::INFO));
+        assert!(is_tracer_target("ddtrace") && is_tracer_target("libdd_data_pipeline"));
+        assert!(!is_tracer_target("ddtrace_examples") && !is_tracer_target("my_app"));
+        // Not directives: the default, with a warning.
+        let malformed = app_log_targets(Some("my_app=loud"));
+        assert!(malformed.would_enable("my_app", &Level::INFO));
+        assert!(!malformed.would_enable("my_app", &Level::DEBUG));
     }
 }

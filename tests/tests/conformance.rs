@@ -20,6 +20,11 @@ fn axum_routes() {
 }
 
 #[test]
+fn axum_log_correlation() {
+    suite::log_correlation(&AXUM);
+}
+
+#[test]
 fn axum_defaults_and_privacy() {
     suite::defaults_and_privacy(&AXUM);
 }
@@ -66,6 +71,11 @@ fn actix_web_routes() {
 }
 
 #[test]
+fn actix_web_log_correlation() {
+    suite::log_correlation(&ACTIX_WEB);
+}
+
+#[test]
 fn actix_web_defaults_and_privacy() {
     suite::defaults_and_privacy(&ACTIX_WEB);
 }
@@ -106,6 +116,11 @@ fn poem_routes() {
 }
 
 #[test]
+fn poem_log_correlation() {
+    suite::log_correlation(&POEM);
+}
+
+#[test]
 fn poem_defaults_and_privacy() {
     suite::defaults_and_privacy(&POEM);
 }
@@ -143,6 +158,11 @@ const ROCKET: AppSpec = AppSpec {
 #[test]
 fn rocket_routes() {
     suite::routes(&ROCKET);
+}
+
+#[test]
+fn rocket_log_correlation() {
+    suite::log_correlation(&ROCKET);
 }
 
 #[test]

@@ -12,6 +12,8 @@ mod current;
 mod layer;
 mod settings;
 
+pub(crate) use settings::DEFAULT_SERVICE;
+
 pub(crate) use attributes::{apply, key_text, text, value_text, StaticTags};
 pub(crate) use current::{Current, Entered};
 #[cfg(feature = "tracing-bridge")]

@@ -8,7 +8,7 @@ use libdd_tinybytes::BytesString;
 use std::sync::Arc;
 
 /// `DD_SERVICE` when unset, as dd-trace-rs names an unnamed service.
-const DEFAULT_SERVICE: &str = "unnamed-rust-service";
+pub(crate) const DEFAULT_SERVICE: &str = "unnamed-rust-service";
 
 pub(super) struct Env {
     service: String,

@@ -47,6 +47,8 @@ impl std::fmt::Debug for TraceSettings {
 #[derive(Debug)]
 pub(crate) struct Trace {
     settings: Arc<TraceSettings>,
+    /// Fixed when the trace starts; read without the lock (every log line of the trace).
+    trace_id: u128,
     state: Mutex<State>,
 }
 
@@ -99,6 +101,7 @@ impl Trace {
         };
         let trace = Arc::new(Trace {
             settings: settings.clone(),
+            trace_id: span.trace_id,
             state: Mutex::new(State {
                 propagation,
                 root_span_id: span_id,
@@ -124,7 +127,7 @@ impl Trace {
     }
 
     pub(crate) fn trace_id(&self) -> u128 {
-        self.state().propagation.trace_id()
+        self.trace_id
     }
 
     /// Records an error for span `span_id`; the first one is kept.

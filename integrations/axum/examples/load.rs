@@ -1,6 +1,7 @@
 //! The server `scripts/load.sh`, `faults.sh` and `soak.sh` drive with wrk: `GET /users/{id}` on
 //! `127.0.0.1:$PORT`, flushing on SIGTERM. `LOAD_MODE` picks the instrumentation: `bare`,
-//! `traced` (this project, the default), or a peer on the same Datadog pipeline for comparison:
+//! `traced` (this project, the default, on the native pipeline), or a peer on the OpenTelemetry
+//! Datadog pipeline for comparison:
 //! `otel-tower` (opentelemetry-instrumentation-tower), `axum-tracing-opentelemetry`,
 //! `trace-layer` (tower-http `TraceLayer` through tracing-opentelemetry).
 
@@ -16,7 +17,19 @@ async fn user(Path(id): Path<String>) -> String {
 #[tokio::main]
 async fn main() {
     let mode = std::env::var("LOAD_MODE").unwrap_or_else(|_| "traced".into());
-    let guard = (mode != "bare").then(ddtrace_core::init);
+    // The peers are built on OpenTelemetry: they get the OpenTelemetry pipeline (configured
+    // from the same `DD_*` variables); this project gets `init`'s, the native one.
+    let peer = matches!(
+        mode.as_str(),
+        "otel-tower" | "axum-tracing-opentelemetry" | "trace-layer"
+    );
+    let guard = match mode.as_str() {
+        "bare" => None,
+        _ if peer => Some(ddtrace_core::init_with(
+            ddtrace_core::datadog_opentelemetry::configuration::Config::builder().build(),
+        )),
+        _ => Some(ddtrace_core::init()),
+    };
     let app = Router::new().route("/users/{id}", get(user));
     let app = match mode.as_str() {
         "bare" => app,

@@ -4,7 +4,9 @@
 //! `PORT=18080 DD_TRACE_AGENT_URL=http://127.0.0.1:8126 cargo run -p ddtrace-foo --example conformance-foo`
 
 use bytes::Bytes;
-use ddtrace_examples::{outbound, query_pairs, shutdown_signal, w3c_harness, W3cCall};
+use ddtrace_examples::{
+    log_marker, log_started, outbound, query_pairs, shutdown_signal, w3c_harness, W3cCall,
+};
 use ddtrace_foo::{FooTracing, MatchedRoute};
 use futures_util::StreamExt;
 use http_body_util::combinators::UnsyncBoxBody;
@@ -110,6 +112,10 @@ async fn app(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
             let status = outbound(&query).await;
             ("/outbound", with_status(status, full("")))
         }
+        (&Method::GET, ["log"]) => {
+            log_marker(&query);
+            ("/log", Response::new(full("")))
+        }
         (&Method::POST, ["w3c"]) => {
             let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
             let status = match serde_json::from_slice::<Vec<W3cCall>>(&body) {
@@ -131,6 +137,7 @@ async fn app(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let guard = ddtrace_core::init().with_shutdown_timeout(Duration::from_secs(3));
+    log_started();
     let port = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse::<u16>().ok())

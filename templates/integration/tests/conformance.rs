@@ -20,6 +20,11 @@ fn foo_routes() {
 }
 
 #[test]
+fn foo_log_correlation() {
+    suite::log_correlation(&FOO);
+}
+
+#[test]
 fn foo_defaults_and_privacy() {
     suite::defaults_and_privacy(&FOO);
 }

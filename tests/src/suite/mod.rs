@@ -116,6 +116,7 @@ fn load_vectors(file: &str) -> Value {
 mod config;
 mod defaults;
 mod http_vectors;
+mod logs;
 mod propagation;
 mod routes;
 /// The names listed in `tests/vectors/OPENTELEMETRY_GAPS.md` (lines starting with ``- `name` ``).
@@ -198,5 +199,6 @@ pub use concurrency::concurrency_and_disconnects;
 pub use config::config_variants;
 pub use defaults::defaults_and_privacy;
 pub use http_vectors::http_vectors;
+pub use logs::log_correlation;
 pub use propagation::{propagation_vectors, propagation_vectors_opentelemetry};
 pub use routes::routes;

@@ -1,0 +1,216 @@
+//! Log correlation: every log line written while a span of a trace is current carries
+//! `dd.trace_id`, `dd.span_id`, `dd.service`, `dd.env` and `dd.version`, the attributes
+//! Datadog joins logs to traces by.
+//!
+//! [`crate::init`] sets it up: the application's `tracing` events (and `log` records, through
+//! `tracing-log`) go to standard output as JSON lines. An application with its own subscriber
+//! wraps its formatter in [`LogCorrelation::format`], or takes [`json`]:
+//!
+//! ```
+//! use tracing_subscriber::layer::SubscriberExt;
+//! use tracing_subscriber::util::SubscriberInitExt;
+//!
+//! tracing_subscriber::registry()
+//!     .with(ddtrace_core::tracing_layer())
+//!     .with(tracing_subscriber::fmt::layer().event_format(ddtrace_core::logs::json()))
+//!     .try_init()
+//!     .ok();
+//! let _guard = ddtrace_core::init();
+//! ```
+//!
+//! The formats follow Datadog's tracers:
+//! - `dd.span_id`: the span id in decimal;
+//! - `dd.trace_id`: 32 lower-case hex digits for a 128-bit trace id, unless
+//!   `DD_TRACE_128_BIT_TRACEID_LOGGING_ENABLED=false`; the low 64 bits in decimal otherwise
+//!   (and always for a 64-bit id). Datadog documents `true` as the default for all its SDKs
+//!   (dd-trace-go's log integrations read it the same way).
+//! - `DD_LOGS_INJECTION` turns it off with `false`. On by default, as in dd-trace-py since
+//!   3.11 and dd-trace-rb: the lines this project writes are structured, and Datadog's tracers
+//!   that inject into structured logs by default do so without being asked.
+//!
+//! Outside any trace the attributes are absent.
+
+mod format;
+
+pub use format::CorrelatedFormat;
+
+use crate::config::{parse_bool, warn_env};
+use std::sync::Arc;
+use tracing_subscriber::fmt::format::{Format, Json};
+
+/// What log lines are correlated with, read from the environment or set in code.
+///
+/// ```
+/// use ddtrace_core::logs::LogCorrelation;
+///
+/// let format = LogCorrelation::from_env().trace_id_128_bit(false).json();
+/// let layer = tracing_subscriber::fmt::layer().event_format(format);
+/// # let _ = layer;
+/// ```
+#[derive(Clone, Debug)]
+pub struct LogCorrelation {
+    enabled: bool,
+    trace_id_128_bit: bool,
+    /// Used on the OpenTelemetry pipeline; the native one has them in each trace.
+    service: Arc<str>,
+    env: Arc<str>,
+    version: Arc<str>,
+}
+
+impl LogCorrelation {
+    /// `DD_LOGS_INJECTION`, `DD_TRACE_128_BIT_TRACEID_LOGGING_ENABLED`, and `DD_SERVICE`,
+    /// `DD_ENV` and `DD_VERSION` for the OpenTelemetry pipeline. A malformed flag is reported
+    /// once and its default used.
+    pub fn from_env() -> LogCorrelation {
+        LogCorrelation::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> LogCorrelation {
+        let flag = |name: &str, default: bool| match lookup(name) {
+            None => default,
+            Some(v) if v.trim().is_empty() => default,
+            Some(v) => parse_bool(&v).unwrap_or_else(|| {
+                warn_env(name, &v, "expected true or false; using the default");
+                default
+            }),
+        };
+        let text = |name: &str| -> Arc<str> {
+            Arc::from(
+                lookup(name)
+                    .map(|v| v.trim().to_string())
+                    .unwrap_or_default(),
+            )
+        };
+        let service = text("DD_SERVICE");
+        LogCorrelation {
+            enabled: flag("DD_LOGS_INJECTION", true),
+            trace_id_128_bit: flag("DD_TRACE_128_BIT_TRACEID_LOGGING_ENABLED", true),
+            service: if service.is_empty() {
+                Arc::from(crate::native::DEFAULT_SERVICE)
+            } else {
+                service
+            },
+            env: text("DD_ENV"),
+            version: text("DD_VERSION"),
+        }
+    }
+
+    /// Turns the attributes on or off (`DD_LOGS_INJECTION`).
+    pub fn enabled(mut self, enabled: bool) -> Self {
+        self.enabled = enabled;
+        self
+    }
+
+    /// Writes a 128-bit trace id in full, as 32 hex digits (`DD_TRACE_128_BIT_TRACEID_LOGGING_ENABLED`).
+    pub fn trace_id_128_bit(mut self, full: bool) -> Self {
+        self.trace_id_128_bit = full;
+        self
+    }
+
+    /// Wraps any `tracing-subscriber` event format: JSON lines get the attributes at their
+    /// root, text lines get `dd.trace_id=… dd.span_id=…` pairs at their end.
+    pub fn format<F>(self, inner: F) -> CorrelatedFormat<F> {
+        CorrelatedFormat::new(self, inner)
+    }
+
+    /// `tracing-subscriber`'s JSON lines with the event's fields at the root (where Datadog
+    /// looks for attributes), and the correlation attributes beside them.
+    pub fn json(self) -> CorrelatedFormat<Format<Json>> {
+        self.format(
+            tracing_subscriber::fmt::format()
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .with_span_list(false),
+        )
+    }
+
+    /// Whether lines get the attributes.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+}
+
+/// [`LogCorrelation::from_env`]'s JSON lines.
+///
+/// ```
+/// let layer = tracing_subscriber::fmt::layer().event_format(ddtrace_core::logs::json());
+/// # let _ = layer;
+/// ```
+pub fn json() -> CorrelatedFormat<Format<Json>> {
+    LogCorrelation::from_env().json()
+}
+
+/// [`LogCorrelation::from_env`] around `tracing-subscriber`'s default text format.
+///
+/// ```
+/// let layer = tracing_subscriber::fmt::layer().event_format(ddtrace_core::logs::text());
+/// # let _ = layer;
+/// ```
+pub fn text() -> CorrelatedFormat<Format> {
+    LogCorrelation::from_env().format(tracing_subscriber::fmt::format())
+}
+
+/// The span current on this thread, for a log line.
+pub(crate) enum Ids {
+    /// A native span: its trace has the service, env and version.
+    Native(crate::native::Current),
+    /// An OpenTelemetry span: the settings have them.
+    OpenTelemetry { trace_id: u128, span_id: u64 },
+}
+
+impl Ids {
+    /// The span current on this thread, if any: the cheap look first (the native pipeline's
+    /// current span), the OpenTelemetry pipeline's only when it is installed.
+    pub(crate) fn current() -> Option<Ids> {
+        if let Some(current) = crate::native::Current::get() {
+            return Some(Ids::Native(current));
+        }
+        if !crate::pipeline::is_installed() {
+            return None;
+        }
+        use opentelemetry::trace::TraceContextExt;
+        use tracing_opentelemetry::OpenTelemetrySpanExt;
+        let from = |cx: &opentelemetry::Context| {
+            let span = cx.span();
+            let sc = span.span_context();
+            sc.is_valid().then(|| Ids::OpenTelemetry {
+                trace_id: u128::from_be_bytes(sc.trace_id().to_bytes()),
+                span_id: u64::from_be_bytes(sc.span_id().to_bytes()),
+            })
+        };
+        from(&tracing::Span::current().context())
+            .or_else(|| opentelemetry::Context::map_current(from))
+    }
+
+    pub(crate) fn trace_id(&self) -> u128 {
+        match self {
+            Ids::Native(current) => current.trace.trace_id(),
+            Ids::OpenTelemetry { trace_id, .. } => *trace_id,
+        }
+    }
+
+    pub(crate) fn span_id(&self) -> u64 {
+        match self {
+            Ids::Native(current) => current.span_id,
+            Ids::OpenTelemetry { span_id, .. } => *span_id,
+        }
+    }
+
+    /// Service, env and version.
+    pub(crate) fn unified<'a>(&'a self, settings: &'a LogCorrelation) -> [&'a str; 3] {
+        match self {
+            Ids::Native(current) => {
+                let s = current.trace.settings();
+                let text = |t: &'a Option<libdd_tinybytes::BytesString>| {
+                    t.as_ref().map_or("", |t| t.as_str())
+                };
+                [s.service.as_str(), text(&s.env), text(&s.version)]
+            }
+            Ids::OpenTelemetry { .. } => [&settings.service, &settings.env, &settings.version],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
