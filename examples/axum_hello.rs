@@ -7,11 +7,12 @@
 //! - `GET /users/{id}`: a handler with an `#[instrument]`ed helper (a child span).
 //! - `GET /orders/{id}`: an error type that records itself on the request span (`/orders/13`
 //!   fails with a 503, an error; `/orders/99` is a 404, which is not an error in Datadog).
-//! - `GET /checkout`: calls `/users/{id}` over HTTP with the trace context injected, so the
-//!   downstream request continues the same trace.
+//! - `GET /checkout`: calls `/users/{id}` over HTTP (reqwest, traced by `ddtrace-reqwest`) on
+//!   `USERS_URL` (this service itself when unset), so the downstream service continues the same
+//!   trace: run a second instance with another `DD_SERVICE` for a trace across two services.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -22,7 +23,7 @@ use tracing::instrument;
 
 #[derive(Clone)]
 struct AppState {
-    client: reqwest::Client,
+    client: reqwest_middleware::ClientWithMiddleware,
     base_url: String,
 }
 
@@ -78,19 +79,10 @@ async fn order(Path(id): Path<u32>) -> Result<String, OrderError> {
 }
 
 async fn checkout(State(state): State<AppState>) -> Result<String, StatusCode> {
-    // A client span for the downstream call, child of the request span; the trace context is
-    // injected from it.
+    // The client is traced by `ddtrace-reqwest`: the call gets a client span, child of this
+    // request's span, and carries the trace on to the service it calls.
     let url = format!("{}/users/7", state.base_url);
-    let mut span = ddtrace_core::ClientSpan::start("reqwest", "reqwest.request", "GET", &url);
-    let mut headers = HeaderMap::new();
-    span.inject(&mut headers);
-    let result = state.client.get(&url).headers(headers).send().await;
-    match &result {
-        Ok(res) => span.record_status(res.status().as_u16()),
-        Err(e) => span.record_error(ddtrace_core::ErrorInfo::from_error(e)),
-    }
-    span.finish();
-    match result {
+    match state.client.get(&url).send().await {
         Ok(res) => Ok(format!(
             "checked out for {}",
             res.text().await.unwrap_or_default()
@@ -109,8 +101,13 @@ async fn main() {
         .and_then(|p| p.parse().ok())
         .unwrap_or(8080);
     let state = AppState {
-        client: reqwest::Client::new(),
-        base_url: format!("http://127.0.0.1:{port}"),
+        client: reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+            .with(ddtrace_reqwest::DatadogMiddleware::new())
+            .build(),
+        base_url: std::env::var("USERS_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| format!("http://127.0.0.1:{port}")),
     };
     let app = Router::new()
         .route("/users/{id}", get(user))

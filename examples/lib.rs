@@ -1,7 +1,7 @@
 //! What every conformance app shares, whatever its framework: the outbound HTTP client with
 //! trace-context injection, the W3C harness contract, query parsing and shutdown signals.
 
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use std::time::Duration;
 
 /// Decoded `key=value` pairs of a raw query string.
@@ -36,32 +36,21 @@ fn decode(component: &str) -> String {
 }
 
 /// One client per thread: actix-web runs a runtime per worker thread, and a client's pooled
-/// connections belong to the runtime that opened them.
-fn client() -> reqwest::Client {
+/// connections belong to the runtime that opened them. Traced by `ddtrace-reqwest`, as a user
+/// sets it up.
+fn client() -> reqwest_middleware::ClientWithMiddleware {
     thread_local! {
-        static CLIENT: reqwest::Client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default();
+        static CLIENT: reqwest_middleware::ClientWithMiddleware =
+            reqwest_middleware::ClientBuilder::new(
+                reqwest::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .unwrap_or_default(),
+            )
+            .with(ddtrace_reqwest::DatadogMiddleware::new())
+            .build();
     }
-    CLIENT.with(reqwest::Client::clone)
-}
-
-/// The client span of one outgoing call (reqwest, traced by the core's client span).
-fn client_span(method: &'static str, url: &str) -> ddtrace_core::ClientSpan {
-    ddtrace_core::ClientSpan::start("reqwest", "reqwest.request", method, url)
-}
-
-/// Ends the client span with the call's outcome.
-fn finish_client(
-    mut span: ddtrace_core::ClientSpan,
-    sent: &Result<reqwest::Response, reqwest::Error>,
-) {
-    match sent {
-        Ok(res) => span.record_status(res.status().as_u16()),
-        Err(e) => span.record_error(ddtrace_core::ErrorInfo::from_error(e)),
-    }
-    span.finish();
+    CLIENT.with(reqwest_middleware::ClientWithMiddleware::clone)
 }
 
 /// `GET /outbound?url=U[&baggage=k=v…]`: calls `U` from a client span with the context
@@ -86,19 +75,15 @@ pub async fn outbound(query: &str) -> StatusCode {
     let Some(url) = url else {
         return StatusCode::BAD_REQUEST;
     };
-    let mut span = client_span("GET", &url);
-    for (k, v) in &baggage {
-        span.set_baggage(k, v);
+    let mut items = ddtrace_reqwest::Baggage::new();
+    for (k, v) in baggage {
+        items = items.with(k, v);
     }
-    let mut headers = HeaderMap::new();
-    span.inject(&mut headers);
-    let sent = client().get(&url).headers(headers).send().await;
-    let status = match &sent {
+    let sent = client().get(&url).with_extension(items).send().await;
+    match sent {
         Ok(res) => res.status(),
         Err(_) => StatusCode::BAD_GATEWAY,
-    };
-    finish_client(span, &sent);
-    status
+    }
 }
 
 /// One element of the W3C trace-context harness's request body.
@@ -114,16 +99,8 @@ pub struct W3cCall {
 /// `POST /w3c`: each call in order, from its own client span, with the context injected.
 pub async fn w3c_harness(calls: Vec<W3cCall>) {
     for call in calls {
-        let mut span = client_span("POST", &call.url);
-        let mut headers = HeaderMap::new();
-        span.inject(&mut headers);
-        let sent = client()
-            .post(&call.url)
-            .headers(headers)
-            .json(&call.arguments)
-            .send()
-            .await;
-        finish_client(span, &sent);
+        // Each call from its own client span (the middleware's), with the context injected.
+        let _ = client().post(&call.url).json(&call.arguments).send().await;
     }
 }
 

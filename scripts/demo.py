@@ -125,6 +125,7 @@ def main():
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env={**os.environ, "LOG_LEVEL": "WARNING"})
     app = None
+    users = None
     app_log = None
     try:
         wait_until(f"http://127.0.0.1:{agent_port}/info", "the test agent")
@@ -142,10 +143,18 @@ def main():
             "DD_TRACE_STATS_COMPUTATION_ENABLED": "false",
             "DD_INSTRUMENTATION_TELEMETRY_ENABLED": "false",
         })
-        # The app writes its log lines (JSON, correlated with the trace) to standard output.
+        # A second service, users-api, that shop-api's /checkout calls over reqwest: one trace
+        # across two services.
+        users_port = free_port()
+        users_env = {**env, "PORT": str(users_port), "DD_SERVICE": "users-api"}
+        env["USERS_URL"] = f"http://127.0.0.1:{users_port}"
+        # The apps write their log lines (JSON, correlated with the trace) to standard output.
         app_log = tempfile.NamedTemporaryFile(prefix="axum-hello-", suffix=".log", delete=False)
+        users = subprocess.Popen([os.path.join(target, "debug", "axum-hello")], env=users_env,
+                                 stdout=app_log)
         app = subprocess.Popen([os.path.join(target, "debug", "axum-hello")], env=env,
                                stdout=app_log)
+        wait_until(f"http://127.0.0.1:{users_port}/users/0", "users-api")
         base = f"http://127.0.0.1:{app_port}"
         wait_until(f"{base}/users/0", "axum-hello")
 
@@ -171,9 +180,10 @@ def main():
             note = " (with Datadog + W3C trace headers)" if headers else ""
             print(f"  GET {path} -> {status} {body!r}{note}")
     finally:
-        if app is not None:
-            app.send_signal(signal.SIGTERM)  # the app flushes every span before exiting
-            app.wait(timeout=10)
+        for proc in (app, users):
+            if proc is not None:
+                proc.send_signal(signal.SIGTERM)  # each app flushes every span before exiting
+                proc.wait(timeout=10)
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{agent_port}/test/session/traces") as res:
             traces = json.load(res)
@@ -181,10 +191,17 @@ def main():
         agent.terminate()
         agent.wait(timeout=10)
 
-    traces = [t for t in traces if t]
-    traces.sort(key=lambda t: min(s.get("start", 0) for s in t))
-    print(f"\nthe Datadog test agent received {len(traces)} traces, "
-          f"{sum(len(t) for t in traces)} spans:")
+    # Each service sends its own chunk of a trace that crosses two services: show them as one.
+    merged = {}
+    for chunk in (t for t in traces if t):
+        merged.setdefault(chunk[0]["trace_id"], []).extend(chunk)
+    traces = sorted(merged.values(), key=lambda t: min(s.get("start", 0) for s in t))
+    # The apps' readiness probes (GET /users/0) are traced too; they are not the traffic above.
+    probes = [t for t in traces
+              if any(s.get("meta", {}).get("http.url", "").endswith("/users/0") for s in t)]
+    traces = [t for t in traces if t not in probes]
+    print(f"\nthe Datadog test agent received {len(traces)} traces for that traffic "
+          f"({sum(len(t) for t in traces)} spans; {len(probes)} readiness probes left out):")
     logs = read_logs(app_log.name)
     for t in traces:
         print_trace(t, logs)

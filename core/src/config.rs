@@ -461,17 +461,25 @@ impl<T> ConfigBuilder<T> {
     }
 }
 
+/// An environment made of `pairs`, for the `from_lookup` constructors in tests.
+#[cfg(test)]
+pub(crate) fn lookup_in<'a>(
+    pairs: &'a [(&'a str, &'a str)],
+) -> impl Fn(&str) -> Option<String> + 'a {
+    move |name| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn from(pairs: &[(&str, &str)]) -> Config {
-        Config::from_lookup(|name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        })
+        Config::from_lookup(lookup_in(pairs))
     }
 
     #[test]

@@ -25,6 +25,11 @@ fn axum_log_correlation() {
 }
 
 #[test]
+fn axum_client_spans() {
+    suite::client_spans(&AXUM);
+}
+
+#[test]
 fn axum_defaults_and_privacy() {
     suite::defaults_and_privacy(&AXUM);
 }
@@ -76,6 +81,11 @@ fn actix_web_log_correlation() {
 }
 
 #[test]
+fn actix_web_client_spans() {
+    suite::client_spans(&ACTIX_WEB);
+}
+
+#[test]
 fn actix_web_defaults_and_privacy() {
     suite::defaults_and_privacy(&ACTIX_WEB);
 }
@@ -121,6 +131,11 @@ fn poem_log_correlation() {
 }
 
 #[test]
+fn poem_client_spans() {
+    suite::client_spans(&POEM);
+}
+
+#[test]
 fn poem_defaults_and_privacy() {
     suite::defaults_and_privacy(&POEM);
 }
@@ -163,6 +178,11 @@ fn rocket_routes() {
 #[test]
 fn rocket_log_correlation() {
     suite::log_correlation(&ROCKET);
+}
+
+#[test]
+fn rocket_client_spans() {
+    suite::client_spans(&ROCKET);
 }
 
 #[test]

@@ -45,12 +45,7 @@ where
 }
 
 fn settings(pairs: &'static [(&'static str, &'static str)]) -> LogCorrelation {
-    LogCorrelation::from_lookup(|name| {
-        pairs
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
-    })
+    LogCorrelation::from_lookup(crate::config::lookup_in(pairs))
 }
 
 /// A trace whose id is `trace_id`, current on this thread while `f` runs, with span `span_id`.

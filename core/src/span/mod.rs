@@ -521,7 +521,7 @@ static STATUS_DIGITS: [u8; 2700] = {
 };
 
 /// `status` in decimal as a static string, for 100 to 999.
-fn status_str(status: u16) -> Option<&'static str> {
+pub(crate) fn status_str(status: u16) -> Option<&'static str> {
     let start = 3 * usize::from(status).checked_sub(100)?;
     std::str::from_utf8(STATUS_DIGITS.get(start..start + 3)?).ok()
 }
@@ -550,7 +550,7 @@ fn tid_tag(high: u64) -> StringValue {
     })
 }
 
-fn method_str(method: &str) -> Cow<'static, str> {
+pub(crate) fn method_str(method: &str) -> Cow<'static, str> {
     // Standard methods are static strings: no allocation for the common case.
     Cow::Borrowed(match method {
         "GET" => "GET",

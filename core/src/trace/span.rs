@@ -82,6 +82,7 @@ impl ActiveSpan {
     }
 
     /// Sets a string tag.
+    #[cfg(test)]
     pub(crate) fn set_meta(&mut self, key: BytesString, value: BytesString) {
         if let Some(span) = &mut self.span {
             span.meta.insert(key, value);

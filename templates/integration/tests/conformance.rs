@@ -25,6 +25,11 @@ fn foo_log_correlation() {
 }
 
 #[test]
+fn foo_client_spans() {
+    suite::client_spans(&FOO);
+}
+
+#[test]
 fn foo_defaults_and_privacy() {
     suite::defaults_and_privacy(&FOO);
 }

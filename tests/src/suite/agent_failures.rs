@@ -122,6 +122,8 @@ pub fn agent_failures(spec: &AppSpec) {
             .lines()
             .filter(|l| !l.contains(WARNING) && !l.contains(BACK))
             .filter(|l| !l.contains("shutting the Datadog pipeline down"))
+            // The app's own log lines (its start line), not the tracer's.
+            .filter(|l| !l.contains("\"target\":\"ddtrace_examples\""))
             .filter(|l| !l.trim().is_empty())
             .collect();
         let tracer_lines = other.iter().filter(|l| {

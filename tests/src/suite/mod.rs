@@ -113,6 +113,7 @@ fn load_vectors(file: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+mod client;
 mod config;
 mod defaults;
 mod http_vectors;
@@ -195,6 +196,7 @@ mod agent_failures;
 mod concurrency;
 
 pub use agent_failures::agent_failures;
+pub use client::client_spans;
 pub use concurrency::concurrency_and_disconnects;
 pub use config::config_variants;
 pub use defaults::defaults_and_privacy;

@@ -1,0 +1,150 @@
+//! How client spans are tagged: read from `DD_*` or set in code.
+
+use crate::config::{parse_bool, warn_env};
+use crate::obfuscation::QueryObfuscation;
+use crate::status::StatusRanges;
+use std::sync::OnceLock;
+
+/// How client spans are tagged. [`crate::ClientSpan::start`] reads it from the environment
+/// once; client integrations take one in code.
+///
+/// - `DD_TRACE_HTTP_CLIENT_ERROR_STATUSES` (default `400-499`): answers that make the span an
+///   error;
+/// - `DD_TRACE_HTTP_CLIENT_TAG_QUERY_STRING` (default `true`): the query in `http.url`,
+///   obfuscated with `DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP` as on server spans;
+/// - `DD_TRACE_HTTP_CLIENT_SPLIT_BY_DOMAIN` (default `false`): the span's service is the host
+///   (with its port) it calls.
+///
+/// ```
+/// use ddtrace_core::ClientConfig;
+///
+/// let config = ClientConfig::from_env()
+///     .error_statuses("400-403,405-499")
+///     .unwrap()
+///     .split_by_domain(true);
+/// assert!(config.is_error(404) && !config.is_error(404 + 100));
+/// ```
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    pub(crate) error_statuses: StatusRanges,
+    pub(crate) query: QueryObfuscation,
+    pub(crate) split_by_domain: bool,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            error_statuses: StatusRanges::parse_lenient("400-499").0,
+            query: QueryObfuscation::default(),
+            split_by_domain: false,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// The configuration `DD_*` variables give; a malformed value is reported once and its
+    /// default used.
+    pub fn from_env() -> ClientConfig {
+        ClientConfig::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> ClientConfig {
+        let mut config = ClientConfig::default();
+        if let Some(v) = lookup("DD_TRACE_HTTP_CLIENT_ERROR_STATUSES") {
+            let (ranges, rejected) = StatusRanges::parse_lenient(&v);
+            if !rejected.is_empty() {
+                warn_env(
+                    "DD_TRACE_HTTP_CLIENT_ERROR_STATUSES",
+                    &v,
+                    &format!("ignoring {rejected:?}"),
+                );
+            }
+            config.error_statuses = ranges;
+        }
+        // The server's obfuscation applies to client URLs as well (dd-trace-py's
+        // `_set_url_tag`), and so does its rule that a pattern that does not compile stops
+        // query tagging.
+        if let Some(v) = lookup("DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP") {
+            config.query = QueryObfuscation::from_pattern(&v).unwrap_or(QueryObfuscation::Drop);
+        }
+        let flag = |name: &str, default: bool| match lookup(name) {
+            Some(v) if !v.trim().is_empty() => parse_bool(&v).unwrap_or_else(|| {
+                warn_env(
+                    name,
+                    &v,
+                    &format!("expected true or false; using {default}"),
+                );
+                default
+            }),
+            _ => default,
+        };
+        if !flag("DD_TRACE_HTTP_CLIENT_TAG_QUERY_STRING", true) {
+            config.query = QueryObfuscation::Drop;
+        }
+        config.split_by_domain = flag("DD_TRACE_HTTP_CLIENT_SPLIT_BY_DOMAIN", false);
+        config
+    }
+
+    /// The statuses that make a client span an error, as `DD_TRACE_HTTP_CLIENT_ERROR_STATUSES`
+    /// writes them (`400-499`, `500,502-504`).
+    pub fn error_statuses(mut self, ranges: &str) -> Result<Self, crate::StatusRangesError> {
+        self.error_statuses = ranges.parse()?;
+        Ok(self)
+    }
+
+    /// Names the span's service after the host it calls.
+    pub fn split_by_domain(mut self, split: bool) -> Self {
+        self.split_by_domain = split;
+        self
+    }
+
+    /// Keeps (obfuscated) or drops the query in `http.url`.
+    pub fn tag_query_string(mut self, tag: bool) -> Self {
+        if !tag {
+            self.query = QueryObfuscation::Drop;
+        } else if matches!(self.query, QueryObfuscation::Drop) {
+            self.query = QueryObfuscation::default();
+        }
+        self
+    }
+
+    /// Whether an answer with `status` makes the span an error.
+    pub fn is_error(&self, status: u16) -> bool {
+        self.error_statuses.contains(status)
+    }
+
+    /// The configuration [`crate::ClientSpan::start`] uses, read from the environment once.
+    pub(crate) fn global() -> &'static ClientConfig {
+        static GLOBAL: OnceLock<ClientConfig> = OnceLock::new();
+        GLOBAL.get_or_init(ClientConfig::from_env)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> ClientConfig {
+        ClientConfig::from_lookup(crate::config::lookup_in(pairs))
+    }
+
+    #[test]
+    fn defaults_and_variables() {
+        let default = from(&[]);
+        assert!(default.is_error(404) && !default.is_error(500) && !default.split_by_domain);
+        assert!(matches!(default.query, QueryObfuscation::Redact { .. }));
+        let set = from(&[
+            ("DD_TRACE_HTTP_CLIENT_ERROR_STATUSES", "500-599"),
+            ("DD_TRACE_HTTP_CLIENT_TAG_QUERY_STRING", "false"),
+            ("DD_TRACE_HTTP_CLIENT_SPLIT_BY_DOMAIN", "true"),
+        ]);
+        assert!(set.is_error(503) && !set.is_error(404) && set.split_by_domain);
+        assert!(matches!(set.query, QueryObfuscation::Drop));
+        let malformed = from(&[
+            ("DD_TRACE_HTTP_CLIENT_SPLIT_BY_DOMAIN", "sometimes"),
+            ("DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP", "("),
+        ]);
+        assert!(!malformed.split_by_domain);
+        assert!(matches!(malformed.query, QueryObfuscation::Drop));
+    }
+}
