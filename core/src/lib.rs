@@ -52,7 +52,7 @@ pub mod tags;
 mod trace;
 
 pub use body::{complete_http_response, TracedBody};
-pub use client::{ClientConfig, ClientSpan};
+pub use client::{ClientConfig, ClientFuture, ClientLayer, ClientService, ClientSpan};
 pub use config::{Config, ConfigBuilder, ConfigError, Tags};
 pub use error::{record_error, record_error_info, ErrorInfo};
 pub use header_tags::HeaderTags;

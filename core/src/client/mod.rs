@@ -15,9 +15,11 @@
 //! - with `DD_TRACE_HTTP_CLIENT_SPLIT_BY_DOMAIN=true`, the service is the host and port called.
 
 mod config;
+mod layer;
 mod url;
 
 pub use config::ClientConfig;
+pub use layer::{ClientFuture, ClientLayer, ClientService};
 
 use crate::error::{error_attributes, ErrorInfo};
 use crate::native::Current;
