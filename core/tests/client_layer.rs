@@ -75,15 +75,22 @@ fn answers_4xx_and_transport_errors_reach_the_agent_as_datadog_client_spans() {
     send(&mut client, "/200");
     send(&mut client, "/404");
     send(&mut client, "/0");
+    let mut peers = ClientLayer::with_config(
+        "hyper",
+        "hyper.request",
+        ddtrace_core::ClientConfig::from_env().peer_service(true),
+    )
+    .layer(Fake { seen: seen.clone() });
+    send(&mut peers, "/201");
     guard.flush();
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut spans: Vec<Value> = Vec::new();
-    while spans.len() < 3 && Instant::now() < deadline {
+    while spans.len() < 4 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
         spans = agent.traces().into_iter().flatten().collect();
     }
     guard.shutdown();
-    assert_eq!(spans.len(), 3, "{spans:#?}");
+    assert_eq!(spans.len(), 4, "{spans:#?}");
     let by_resource = |r: &str| {
         spans
             .iter()
@@ -113,6 +120,11 @@ fn answers_4xx_and_transport_errors_reach_the_agent_as_datadog_client_spans() {
     assert_eq!(refused["error"], 1);
     assert_eq!(refused["meta"]["error.message"], "connection refused");
     assert!(refused["meta"].get("http.status_code").is_none());
+    // Peer services: off by default, the host called when on.
+    assert!(ok["meta"].get("peer.service").is_none());
+    let peer = by_resource("GET /201");
+    assert_eq!(peer["meta"]["peer.service"], "inventory");
+    assert_eq!(peer["meta"]["_dd.peer.service.source"], "out.host");
     // Each request carried its own client span's id.
     let seen = seen.lock().unwrap();
     for (headers, resource) in seen.iter().zip(["GET /200", "GET /404", "GET /0"]) {

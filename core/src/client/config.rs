@@ -13,7 +13,11 @@ use std::sync::OnceLock;
 /// - `DD_TRACE_HTTP_CLIENT_TAG_QUERY_STRING` (default `true`): the query in `http.url`,
 ///   obfuscated with `DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP` as on server spans;
 /// - `DD_TRACE_HTTP_CLIENT_SPLIT_BY_DOMAIN` (default `false`): the span's service is the host
-///   (with its port) it calls.
+///   (with its port) it calls;
+/// - `DD_TRACE_PEER_SERVICE_DEFAULTS_ENABLED=true` (or `DD_TRACE_SPAN_ATTRIBUTE_SCHEMA=v1`):
+///   `peer.service` is the host called, with `_dd.peer.service.source` `out.host`, renamed by
+///   `DD_TRACE_PEER_SERVICE_MAPPING` (`host:name,…`, the original then in
+///   `_dd.peer.service.remapped_from`), as dd-trace-py's `PeerServiceConfig` does.
 ///
 /// ```
 /// use ddtrace_core::ClientConfig;
@@ -29,6 +33,8 @@ pub struct ClientConfig {
     pub(crate) error_statuses: StatusRanges,
     pub(crate) query: QueryObfuscation,
     pub(crate) split_by_domain: bool,
+    pub(crate) peer_service: bool,
+    pub(crate) peer_service_mapping: Vec<(String, String)>,
 }
 
 impl Default for ClientConfig {
@@ -37,6 +43,8 @@ impl Default for ClientConfig {
             error_statuses: StatusRanges::parse_lenient("400-499").0,
             query: QueryObfuscation::default(),
             split_by_domain: false,
+            peer_service: false,
+            peer_service_mapping: Vec::new(),
         }
     }
 }
@@ -82,6 +90,12 @@ impl ClientConfig {
             config.query = QueryObfuscation::Drop;
         }
         config.split_by_domain = flag("DD_TRACE_HTTP_CLIENT_SPLIT_BY_DOMAIN", false);
+        let schema_v1 = lookup("DD_TRACE_SPAN_ATTRIBUTE_SCHEMA")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("v1"));
+        config.peer_service = schema_v1 || flag("DD_TRACE_PEER_SERVICE_DEFAULTS_ENABLED", false);
+        if let Some(v) = lookup("DD_TRACE_PEER_SERVICE_MAPPING") {
+            config.peer_service_mapping = crate::tags::parse_dd_tags(&v);
+        }
         config
     }
 
@@ -96,6 +110,29 @@ impl ClientConfig {
     pub fn split_by_domain(mut self, split: bool) -> Self {
         self.split_by_domain = split;
         self
+    }
+
+    /// Tags `peer.service` with the host called (`DD_TRACE_PEER_SERVICE_DEFAULTS_ENABLED`).
+    pub fn peer_service(mut self, enabled: bool) -> Self {
+        self.peer_service = enabled;
+        self
+    }
+
+    /// The `peer.service` of a host: `(peer.service, renamed from)`, when peer services are on.
+    pub(crate) fn peer_service_of(&self, host: &str) -> Option<(String, Option<String>)> {
+        if !self.peer_service {
+            return None;
+        }
+        Some(
+            match self
+                .peer_service_mapping
+                .iter()
+                .find(|(from, _)| from == host)
+            {
+                Some((_, to)) => (to.clone(), Some(host.to_string())),
+                None => (host.to_string(), None),
+            },
+        )
     }
 
     /// Keeps (obfuscated) or drops the query in `http.url`.
@@ -144,7 +181,21 @@ mod tests {
             ("DD_TRACE_HTTP_CLIENT_SPLIT_BY_DOMAIN", "sometimes"),
             ("DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP", "("),
         ]);
-        assert!(!malformed.split_by_domain);
+        assert!(!malformed.split_by_domain && !malformed.peer_service);
+        let peers = from(&[
+            ("DD_TRACE_PEER_SERVICE_DEFAULTS_ENABLED", "true"),
+            ("DD_TRACE_PEER_SERVICE_MAPPING", "inventory:stock-api"),
+        ]);
+        assert_eq!(
+            peers.peer_service_of("inventory"),
+            Some(("stock-api".to_string(), Some("inventory".to_string())))
+        );
+        assert_eq!(
+            peers.peer_service_of("users"),
+            Some(("users".to_string(), None))
+        );
+        assert_eq!(from(&[]).peer_service_of("users"), None);
+        assert!(from(&[("DD_TRACE_SPAN_ATTRIBUTE_SCHEMA", "v1")]).peer_service);
         assert!(matches!(malformed.query, QueryObfuscation::Drop));
     }
 }

@@ -12,7 +12,9 @@
 //! - an error for an answer in `DD_TRACE_HTTP_CLIENT_ERROR_STATUSES` (400-499 by default), with
 //!   `error.message` `404: Not Found` as dd-trace-go writes it, and for a transport error or
 //!   timeout, with its type and message;
-//! - with `DD_TRACE_HTTP_CLIENT_SPLIT_BY_DOMAIN=true`, the service is the host and port called.
+//! - with `DD_TRACE_HTTP_CLIENT_SPLIT_BY_DOMAIN=true`, the service is the host and port called;
+//! - with peer services on (`DD_TRACE_PEER_SERVICE_DEFAULTS_ENABLED`), `peer.service` and
+//!   `_dd.peer.service.source` (see [`ClientConfig`]).
 
 mod config;
 mod layer;
@@ -86,6 +88,10 @@ impl ClientSpan {
         let method = crate::span::method_str(method);
         let resource = format!("{} {}", method, target.path);
         let service = target.authority.filter(|_| config.split_by_domain);
+        let peer = target
+            .host
+            .as_deref()
+            .and_then(|host| config.peer_service_of(host));
         let error_statuses = config.error_statuses.clone();
         if let Some(settings) = crate::native::installed() {
             let name = BytesString::from_static(operation_name);
@@ -115,6 +121,16 @@ impl ClientSpan {
                 meta.insert(fixed("component"), fixed(component));
                 meta.insert(fixed("http.method"), BytesString::from_cow(method));
                 meta.insert(fixed("http.url"), BytesString::from_string(target.http_url));
+                if let Some((peer, remapped)) = peer {
+                    meta.insert(fixed("peer.service"), BytesString::from_string(peer));
+                    meta.insert(fixed("_dd.peer.service.source"), fixed("out.host"));
+                    if let Some(from) = remapped {
+                        meta.insert(
+                            fixed("_dd.peer.service.remapped_from"),
+                            BytesString::from_string(from),
+                        );
+                    }
+                }
                 if let Some(host) = target.host {
                     meta.insert(fixed("out.host"), BytesString::from_string(host));
                 }
@@ -139,6 +155,13 @@ impl ClientSpan {
         }
         if let Some(service) = service {
             attrs.push(KeyValue::new("datadog.service", service));
+        }
+        if let Some((peer, remapped)) = peer {
+            attrs.push(KeyValue::new("peer.service", peer));
+            attrs.push(KeyValue::new("_dd.peer.service.source", "out.host"));
+            if let Some(from) = remapped {
+                attrs.push(KeyValue::new("_dd.peer.service.remapped_from", from));
+            }
         }
         let parent = Context::current();
         let tracer = global::tracer("");
