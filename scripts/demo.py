@@ -129,9 +129,11 @@ def main():
     app_log = None
     try:
         wait_until(f"http://127.0.0.1:{agent_port}/info", "the test agent")
-        print("building and starting examples/axum_hello.rs ...", flush=True)
-        subprocess.run(["cargo", "build", "--quiet", "-p", "ddtrace-examples", "--bin", "axum-hello"],
+        print("building examples/axum_hello.rs (the first build takes several minutes; "
+              "cargo's progress follows) ...", flush=True)
+        subprocess.run(["cargo", "build", "-p", "ddtrace-examples", "--bin", "axum-hello"],
                        cwd=ROOT, check=True)
+        print("starting two instances of it: shop-api and users-api ...", flush=True)
         target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
         env = {k: v for k, v in os.environ.items() if not k.startswith("DD_")}
         env.update({
