@@ -46,6 +46,7 @@ mod pipeline;
 pub mod propagation;
 mod recent;
 mod sampling;
+mod signal;
 mod span;
 mod status;
 pub mod tags;
@@ -63,6 +64,7 @@ pub use pipeline::init_for_benches;
 #[cfg(feature = "tracing-bridge")]
 pub use pipeline::tracing_layer;
 pub use pipeline::{init, init_with, TracerGuard};
+pub use signal::shutdown_signal;
 pub use span::{
     observe_body_poll, observe_body_poll_with, poll_in_span, InSpan, Integration, RequestInfo,
     RequestSpan, RequestTracer, SpanGuard, SpanHandle,
