@@ -35,6 +35,10 @@ pub struct Config {
     pub(crate) query: QueryObfuscation,
     pub(crate) client_ip_enabled: bool,
     pub(crate) client_ip_header: Option<http::HeaderName>,
+    /// Requests that get no span (`ConfigBuilder::ignore`).
+    pub(crate) ignore: Option<crate::request_head::Ignore>,
+    /// `false` from `ConfigBuilder::enabled(false)`: every request passes through untraced.
+    pub(crate) enabled: bool,
 }
 
 impl Default for Config {
@@ -49,6 +53,8 @@ impl Default for Config {
             query: QueryObfuscation::default(),
             client_ip_enabled: false,
             client_ip_header: None,
+            ignore: None,
+            enabled: true,
         }
     }
 }
@@ -443,6 +449,33 @@ impl<T> ConfigBuilder<T> {
             Ok(h) => self.base.client_ip_header = Some(h),
             Err(_) => self.fail(ConfigError::HeaderName(header.to_string())),
         }
+        self
+    }
+
+    /// Requests for which `ignore` returns true get no span at all: nothing is sampled or
+    /// sent, and their trace context is not continued (health checks, metrics scrapes).
+    /// Called once per request, before anything else.
+    ///
+    /// ```
+    /// let config = ddtrace_core::Config::builder()
+    ///     .ignore(|req| req.path() == "/healthz" || req.path() == "/metrics")
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = config;
+    /// ```
+    pub fn ignore(
+        mut self,
+        ignore: impl Fn(&crate::RequestHead<'_>) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.base.ignore = Some(crate::request_head::Ignore(std::sync::Arc::new(ignore)));
+        self
+    }
+
+    /// `false` makes the integration a pass-through: no request is traced. The environment
+    /// does the same with `DD_TRACE_<INTEGRATION>_ENABLED=false` (`DD_TRACE_AXUM_ENABLED`,
+    /// `DD_TRACE_ACTIX_WEB_ENABLED`, …), which wins over this setting.
+    pub fn enabled(mut self, enabled: bool) -> Self {
+        self.base.enabled = enabled;
         self
     }
 

@@ -45,6 +45,7 @@ mod outage;
 mod pipeline;
 pub mod propagation;
 mod recent;
+mod request_head;
 mod sampling;
 mod signal;
 mod span;
@@ -64,6 +65,7 @@ pub use pipeline::init_for_benches;
 #[cfg(feature = "tracing-bridge")]
 pub use pipeline::tracing_layer;
 pub use pipeline::{init, init_with, TracerGuard};
+pub use request_head::RequestHead;
 pub use signal::shutdown_signal;
 pub use span::{
     observe_body_poll, observe_body_poll_with, poll_in_span, InSpan, Integration, RequestInfo,

@@ -30,6 +30,11 @@ fn axum_client_spans() {
 }
 
 #[test]
+fn axum_switched_off() {
+    suite::switched_off(&AXUM);
+}
+
+#[test]
 fn axum_defaults_and_privacy() {
     suite::defaults_and_privacy(&AXUM);
 }
@@ -86,6 +91,11 @@ fn actix_web_client_spans() {
 }
 
 #[test]
+fn actix_web_switched_off() {
+    suite::switched_off(&ACTIX_WEB);
+}
+
+#[test]
 fn actix_web_defaults_and_privacy() {
     suite::defaults_and_privacy(&ACTIX_WEB);
 }
@@ -136,6 +146,11 @@ fn poem_client_spans() {
 }
 
 #[test]
+fn poem_switched_off() {
+    suite::switched_off(&POEM);
+}
+
+#[test]
 fn poem_defaults_and_privacy() {
     suite::defaults_and_privacy(&POEM);
 }
@@ -183,6 +198,11 @@ fn rocket_log_correlation() {
 #[test]
 fn rocket_client_spans() {
     suite::client_spans(&ROCKET);
+}
+
+#[test]
+fn rocket_switched_off() {
+    suite::switched_off(&ROCKET);
 }
 
 #[test]

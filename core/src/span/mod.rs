@@ -170,6 +170,9 @@ struct Shared {
     // Room for every attribute a span can get, so its list never grows; no more, as a list
     // within glibc's per-thread cache (1 KiB) allocates far faster than a larger one.
     capacity: usize,
+    /// False when the integration is switched off, in code or by
+    /// `DD_TRACE_<INTEGRATION>_ENABLED=false`: every request passes through untraced.
+    enabled: bool,
 }
 
 impl RequestTracer {
@@ -198,6 +201,8 @@ impl RequestTracer {
         // `datadog.error`, response header tags (each configured header at most once).
         let capacity = static_attrs.len() + 3 + 2 + 4 + 4 + 2 * config.header_tags.len();
         let native_static = crate::native::StaticTags::from_attributes(&static_attrs);
+        let enabled = config.enabled
+            && integration_enabled(integration.component, |name| std::env::var(name).ok());
         RequestTracer {
             shared: Arc::new(Shared {
                 integration,
@@ -205,6 +210,7 @@ impl RequestTracer {
                 static_attrs,
                 native_static,
                 capacity,
+                enabled,
             }),
         }
     }
@@ -224,6 +230,16 @@ impl RequestTracer {
     ///
     /// Run the handler inside [`RequestSpan::context`] so spans it opens become children.
     pub fn start<H: HeaderSource + ?Sized>(&self, req: RequestInfo<'_, H>) -> RequestSpan {
+        let shared = &self.shared;
+        if !shared.enabled
+            || shared
+                .config
+                .ignore
+                .as_ref()
+                .is_some_and(|ignore| ignored(ignore, &req))
+        {
+            return RequestSpan::untraced(shared.clone());
+        }
         let method = method_str(req.method);
         if let Some(settings) = crate::native::installed() {
             return self.start_native(&settings, &req, method);
@@ -282,6 +298,55 @@ impl RequestTracer {
         }
         RequestSpan::new(Some(cx), None, self.shared.clone(), method)
     }
+}
+
+/// Whether the `ignore` hook leaves this request untraced.
+fn ignored<H: HeaderSource + ?Sized>(
+    ignore: &crate::request_head::Ignore,
+    req: &RequestInfo<'_, H>,
+) -> bool {
+    let headers = crate::request_head::Headers(req.headers);
+    let head = crate::RequestHead {
+        method: req.method,
+        path: req.path,
+        query: req.query,
+        headers: &headers,
+    };
+    (ignore.0)(&head)
+}
+
+/// `DD_TRACE_<INTEGRATION>_ENABLED` (and Java's `DD_INTEGRATION_<INTEGRATION>_ENABLED`), the
+/// name upper-cased with `-` and `.` as `_` (`DD_TRACE_ACTIX_WEB_ENABLED`) or dropped
+/// (`DD_TRACE_ACTIXWEB_ENABLED`). Only `false` (or `0`) switches off; anything unreadable is
+/// reported and ignored.
+fn integration_enabled(component: &str, lookup: impl Fn(&str) -> Option<String>) -> bool {
+    let underscored: String = component
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let joined: String = underscored.chars().filter(|c| *c != '_').collect();
+    let names = [
+        format!("DD_TRACE_{underscored}_ENABLED"),
+        format!("DD_INTEGRATION_{underscored}_ENABLED"),
+        format!("DD_TRACE_{joined}_ENABLED"),
+    ];
+    for name in names.iter() {
+        if let Some(v) = lookup(name) {
+            match crate::config::parse_bool(&v) {
+                Some(enabled) => return enabled,
+                None => {
+                    crate::config::warn_env(name, &v, "expected true or false; tracing stays on")
+                }
+            }
+        }
+    }
+    true
 }
 
 /// The request's user agent: as sent when it is UTF-8 and within the length limit, otherwise
@@ -356,6 +421,27 @@ impl RequestSpan {
         }
     }
 
+    /// A span that records nothing: the request is ignored, or the integration switched off.
+    fn untraced(shared: Arc<Shared>) -> RequestSpan {
+        RequestSpan {
+            cx: OnceLock::new(),
+            native: None,
+            shared,
+            method: Cow::Borrowed(""),
+            route: None,
+            native_route: None,
+            status: None,
+            error: None,
+            finished: true,
+        }
+    }
+
+    /// Whether this span records the request: false for a request the `ignore` hook or the
+    /// integration's switch left untraced, and once the span has ended.
+    pub fn is_recording(&self) -> bool {
+        !self.finished
+    }
+
     /// The span as an OpenTelemetry context, for code that works with OpenTelemetry's API;
     /// attaching it makes the span current, as [`RequestSpan::enter`] does.
     ///
@@ -376,6 +462,9 @@ impl RequestSpan {
 
     /// A handle on this span for code that runs in it from elsewhere (see [`SpanHandle`]).
     pub fn handle(&self) -> SpanHandle {
+        if self.finished {
+            return SpanHandle::default();
+        }
         match self.current() {
             Some(current) => SpanHandle::native(current),
             None => SpanHandle::opentelemetry(self.context().clone()),
@@ -395,6 +484,9 @@ impl RequestSpan {
     /// Takes a `&str`, a `String` or an `Arc<str>`. A route seen before on the same thread is
     /// not copied again: the route and its resource are shared between spans.
     pub fn set_route(&mut self, route: impl AsRef<str>) {
+        if self.finished {
+            return;
+        }
         let route = route.as_ref();
         if self.native.is_some() {
             self.native_route = Some(native::route(&self.method, route));
@@ -409,6 +501,9 @@ impl RequestSpan {
 
     /// The response status and headers (for response header tags).
     pub fn record_status<H: HeaderSource + ?Sized>(&mut self, status: u16, headers: &H) {
+        if self.finished {
+            return;
+        }
         self.status = Some(status);
         let tags = &self.shared.config.header_tags;
         if !tags.is_empty() {
@@ -726,6 +821,72 @@ mod tests {
                 "Bearer xyz".to_string()
             )]
         );
+    }
+
+    #[test]
+    fn ignored_requests_and_switched_off_integrations_are_not_traced() {
+        let config = Config::builder()
+            .ignore(|req| req.path() == "/healthz" || req.header("user-agent") == Some("probe"))
+            .build()
+            .unwrap();
+        let tracer = RequestTracer::new(Integration::new("foo", "foo.request"), config);
+        let req = |path: &str, ua: &str| {
+            http::Request::get(path)
+                .header("user-agent", ua)
+                .body(())
+                .unwrap()
+        };
+        let mut health = tracer.start(RequestInfo::from_request(&req("/healthz", "curl")));
+        assert!(!health.is_recording());
+        // Every call on an untraced span does nothing.
+        health.set_route("/healthz");
+        health.record_status(200, &http::HeaderMap::new());
+        drop(health.enter());
+        health.finish();
+        assert!(!tracer
+            .start(RequestInfo::from_request(&req("/users/1", "probe")))
+            .is_recording());
+        assert!(tracer
+            .start(RequestInfo::from_request(&req("/users/1", "curl")))
+            .is_recording());
+        let off = Config::builder().enabled(false).build().unwrap();
+        let off = RequestTracer::new(Integration::new("foo", "foo.request"), off);
+        assert!(!off
+            .start(RequestInfo::from_request(&req("/users/1", "curl")))
+            .is_recording());
+    }
+
+    #[test]
+    fn the_integration_switch_reads_datadogs_spellings() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert!(integration_enabled("actix-web", env(&[])));
+        assert!(!integration_enabled(
+            "actix-web",
+            env(&[("DD_TRACE_ACTIX_WEB_ENABLED", "false")])
+        ));
+        assert!(!integration_enabled(
+            "actix-web",
+            env(&[("DD_TRACE_ACTIXWEB_ENABLED", "0")])
+        ));
+        assert!(!integration_enabled(
+            "axum",
+            env(&[("DD_INTEGRATION_AXUM_ENABLED", "false")])
+        ));
+        assert!(integration_enabled(
+            "axum",
+            env(&[("DD_TRACE_AXUM_ENABLED", "nope")])
+        ));
+        assert!(integration_enabled(
+            "axum",
+            env(&[("DD_TRACE_AXUM_ENABLED", "true")])
+        ));
     }
 
     #[test]

@@ -30,6 +30,11 @@ fn foo_client_spans() {
 }
 
 #[test]
+fn foo_switched_off() {
+    suite::switched_off(&FOO);
+}
+
+#[test]
 fn foo_defaults_and_privacy() {
     suite::defaults_and_privacy(&FOO);
 }

@@ -120,6 +120,7 @@ mod http_vectors;
 mod logs;
 mod propagation;
 mod routes;
+mod switch;
 /// The names listed in `tests/vectors/OPENTELEMETRY_GAPS.md` (lines starting with ``- `name` ``).
 /// Returns (listed gaps, those marked `(nondeterministic)`, which may pass or fail).
 fn known_gaps() -> (HashSet<String>, HashSet<String>) {
@@ -204,3 +205,4 @@ pub use http_vectors::http_vectors;
 pub use logs::log_correlation;
 pub use propagation::{propagation_vectors, propagation_vectors_opentelemetry};
 pub use routes::routes;
+pub use switch::switched_off;
