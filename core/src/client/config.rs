@@ -26,7 +26,7 @@ use std::sync::OnceLock;
 ///     .error_statuses("400-403,405-499")
 ///     .unwrap()
 ///     .split_by_domain(true);
-/// assert!(config.is_error(404) && !config.is_error(404 + 100));
+/// assert!(config.is_error(403) && !config.is_error(404) && !config.is_error(503));
 /// ```
 #[derive(Clone, Debug)]
 pub struct ClientConfig {

@@ -17,10 +17,12 @@ use tracing_subscriber::registry::LookupSpan;
 ///
 /// ```
 /// use ddtrace_core::logs::LogCorrelation;
+/// use tracing_subscriber::layer::SubscriberExt;
 ///
 /// let format = LogCorrelation::from_env().format(tracing_subscriber::fmt::format().compact());
-/// let layer = tracing_subscriber::fmt::layer().event_format(format);
-/// # let _ = layer;
+/// let subscriber =
+///     tracing_subscriber::registry().with(tracing_subscriber::fmt::layer().event_format(format));
+/// # let _ = subscriber;
 /// ```
 ///
 /// A correlated text line is written by `F` without colours, whatever the terminal: the

@@ -43,9 +43,12 @@ use tracing_subscriber::fmt::format::{Format, Json};
 /// ```
 /// use ddtrace_core::logs::LogCorrelation;
 ///
+/// use tracing_subscriber::layer::SubscriberExt;
+///
 /// let format = LogCorrelation::from_env().trace_id_128_bit(false).json();
-/// let layer = tracing_subscriber::fmt::layer().event_format(format);
-/// # let _ = layer;
+/// let subscriber =
+///     tracing_subscriber::registry().with(tracing_subscriber::fmt::layer().event_format(format));
+/// # let _ = subscriber;
 /// ```
 #[derive(Clone, Debug)]
 pub struct LogCorrelation {
@@ -134,8 +137,11 @@ impl LogCorrelation {
 /// [`LogCorrelation::from_env`]'s JSON lines.
 ///
 /// ```
+/// use tracing_subscriber::layer::SubscriberExt;
+///
 /// let layer = tracing_subscriber::fmt::layer().event_format(ddtrace_core::logs::json());
-/// # let _ = layer;
+/// let subscriber = tracing_subscriber::registry().with(layer);
+/// # let _ = subscriber;
 /// ```
 pub fn json() -> CorrelatedFormat<Format<Json>> {
     LogCorrelation::from_env().json()
@@ -144,8 +150,11 @@ pub fn json() -> CorrelatedFormat<Format<Json>> {
 /// [`LogCorrelation::from_env`] around `tracing-subscriber`'s default text format.
 ///
 /// ```
+/// use tracing_subscriber::layer::SubscriberExt;
+///
 /// let layer = tracing_subscriber::fmt::layer().event_format(ddtrace_core::logs::text());
-/// # let _ = layer;
+/// let subscriber = tracing_subscriber::registry().with(layer);
+/// # let _ = subscriber;
 /// ```
 pub fn text() -> CorrelatedFormat<Format> {
     LogCorrelation::from_env().format(tracing_subscriber::fmt::format())
