@@ -35,8 +35,8 @@ pub struct Config {
     pub(crate) query: QueryObfuscation,
     pub(crate) client_ip_enabled: bool,
     pub(crate) client_ip_header: Option<http::HeaderName>,
-    /// Requests that get no span (`ConfigBuilder::ignore`).
-    pub(crate) ignore: Option<crate::request_head::Ignore>,
+    /// The hooks set in code (`ConfigBuilder::ignore`, `resource_name`, …).
+    pub(crate) hooks: crate::request_head::Hooks,
     /// `false` from `ConfigBuilder::enabled(false)`: every request passes through untraced.
     pub(crate) enabled: bool,
 }
@@ -53,7 +53,7 @@ impl Default for Config {
             query: QueryObfuscation::default(),
             client_ip_enabled: false,
             client_ip_header: None,
-            ignore: None,
+            hooks: crate::request_head::Hooks::default(),
             enabled: true,
         }
     }
@@ -467,7 +467,79 @@ impl<T> ConfigBuilder<T> {
         mut self,
         ignore: impl Fn(&crate::RequestHead<'_>) -> bool + Send + Sync + 'static,
     ) -> Self {
-        self.base.ignore = Some(crate::request_head::Ignore(std::sync::Arc::new(ignore)));
+        self.base.hooks.ignore = Some(std::sync::Arc::new(ignore));
+        self
+    }
+
+    /// Names the span's resource in place of `<METHOD> <route>`: `Some(name)` wins, `None`
+    /// keeps Datadog's. Called when the span starts (as dd-trace-go's `WithResourceNamer`).
+    ///
+    /// ```
+    /// let config = ddtrace_core::Config::builder()
+    ///     .resource_name(|req| req.path().starts_with("/graphql").then(|| "graphql".to_string()))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = config;
+    /// ```
+    pub fn resource_name(
+        mut self,
+        name: impl Fn(&crate::RequestHead<'_>) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.base.hooks.resource_name = Some(std::sync::Arc::new(name));
+        self
+    }
+
+    /// Adds tags (or changes the service, type or error) when the span starts, from the
+    /// request.
+    ///
+    /// ```
+    /// let config = ddtrace_core::Config::builder()
+    ///     .on_request(|req, span| {
+    ///         if let Some(user) = req.header("x-user-id") {
+    ///             span.set_tag("usr.id", user);
+    ///         }
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = config;
+    /// ```
+    pub fn on_request(
+        mut self,
+        hook: impl Fn(&crate::RequestHead<'_>, &mut crate::SpanTags<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.base.hooks.on_request = Some(std::sync::Arc::new(hook));
+        self
+    }
+
+    /// Adds tags (or changes the error) when the span ends, from the response's status.
+    ///
+    /// ```
+    /// let config = ddtrace_core::Config::builder()
+    ///     .on_response(|status, span| span.set_tag("status.class", format!("{}xx", status / 100)))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = config;
+    /// ```
+    pub fn on_response(
+        mut self,
+        hook: impl Fn(u16, &mut crate::SpanTags<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.base.hooks.on_response = Some(std::sync::Arc::new(hook));
+        self
+    }
+
+    /// Decides which statuses make the span an error, in code, in place of
+    /// `server_error_statuses` / `DD_TRACE_HTTP_SERVER_ERROR_STATUSES`.
+    ///
+    /// ```
+    /// let config = ddtrace_core::Config::builder()
+    ///     .error_status(|status| status >= 500 || status == 404)
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = config;
+    /// ```
+    pub fn error_status(mut self, is_error: impl Fn(u16) -> bool + Send + Sync + 'static) -> Self {
+        self.base.hooks.error_status = Some(std::sync::Arc::new(is_error));
         self
     }
 

@@ -69,7 +69,7 @@ pub use request_head::RequestHead;
 pub use signal::shutdown_signal;
 pub use span::{
     observe_body_poll, observe_body_poll_with, poll_in_span, InSpan, Integration, RequestInfo,
-    RequestSpan, RequestTracer, SpanGuard, SpanHandle,
+    RequestSpan, RequestTracer, SpanGuard, SpanHandle, SpanTags,
 };
 pub use status::{StatusRanges, StatusRangesError};
 

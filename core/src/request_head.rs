@@ -67,12 +67,38 @@ impl std::fmt::Debug for RequestHead<'_> {
     }
 }
 
-/// A hook set in code, shared by every clone of the configuration.
-#[derive(Clone)]
-pub(crate) struct Ignore(pub(crate) Arc<dyn Fn(&RequestHead<'_>) -> bool + Send + Sync>);
+type IgnoreFn = dyn Fn(&RequestHead<'_>) -> bool + Send + Sync;
+type ResourceFn = dyn Fn(&RequestHead<'_>) -> Option<String> + Send + Sync;
+type OnRequestFn = dyn Fn(&RequestHead<'_>, &mut crate::SpanTags<'_>) + Send + Sync;
+type OnResponseFn = dyn Fn(u16, &mut crate::SpanTags<'_>) + Send + Sync;
+type ErrorStatusFn = dyn Fn(u16) -> bool + Send + Sync;
 
-impl std::fmt::Debug for Ignore {
+/// The hooks set in code (`ConfigBuilder::ignore` and its siblings), shared by every clone of
+/// the configuration. None is set by default, and then none costs more than a check.
+#[derive(Clone, Default)]
+pub(crate) struct Hooks {
+    pub(crate) ignore: Option<Arc<IgnoreFn>>,
+    pub(crate) resource_name: Option<Arc<ResourceFn>>,
+    pub(crate) on_request: Option<Arc<OnRequestFn>>,
+    pub(crate) on_response: Option<Arc<OnResponseFn>>,
+    pub(crate) error_status: Option<Arc<ErrorStatusFn>>,
+}
+
+impl Hooks {
+    /// Whether any hook needs to see the request when its span starts.
+    pub(crate) fn sees_request(&self) -> bool {
+        self.resource_name.is_some() || self.on_request.is_some()
+    }
+}
+
+impl std::fmt::Debug for Hooks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Ignore(<fn>)")
+        f.debug_struct("Hooks")
+            .field("ignore", &self.ignore.is_some())
+            .field("resource_name", &self.resource_name.is_some())
+            .field("on_request", &self.on_request.is_some())
+            .field("on_response", &self.on_response.is_some())
+            .field("error_status", &self.error_status.is_some())
+            .finish()
     }
 }

@@ -4,10 +4,8 @@
 
 use ddtrace_conformance::TestAgent;
 use ddtrace_core::ClientLayer;
-use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -67,9 +65,7 @@ fn block_on<F: std::future::Future>(fut: F) -> F::Output {
 #[test]
 fn answers_4xx_and_transport_errors_reach_the_agent_as_datadog_client_spans() {
     let agent = TestAgent::start();
-    std::env::set_var("DD_TRACE_AGENT_URL", agent.url());
-    std::env::set_var("DD_SERVICE", "shop");
-    let guard = ddtrace_core::init();
+    let guard = agent.install_pipeline("shop");
     let seen = Arc::new(Mutex::new(Vec::new()));
     let mut client = ClientLayer::new("hyper", "hyper.request").layer(Fake { seen: seen.clone() });
     send(&mut client, "/200");
@@ -83,12 +79,7 @@ fn answers_4xx_and_transport_errors_reach_the_agent_as_datadog_client_spans() {
     .layer(Fake { seen: seen.clone() });
     send(&mut peers, "/201");
     guard.flush();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut spans: Vec<Value> = Vec::new();
-    while spans.len() < 4 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-        spans = agent.traces().into_iter().flatten().collect();
-    }
+    let spans = agent.spans_once(4);
     guard.shutdown();
     assert_eq!(spans.len(), 4, "{spans:#?}");
     let by_resource = |r: &str| {

@@ -106,6 +106,26 @@ impl TestAgent {
         serde_json::from_str(&body).expect("agent traces JSON")
     }
 
+    /// Every span received, once at least `n` have arrived (or after 20 s), and a moment
+    /// more so that a span too many would show.
+    pub fn spans_once(&self, n: usize) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let spans = || self.traces().into_iter().flatten().collect::<Vec<Value>>();
+        while spans().len() < n && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        spans()
+    }
+
+    /// This process's native pipeline, exporting to this agent as service `service` (for test
+    /// binaries of their own: the pipeline is the process's).
+    pub fn install_pipeline(&self, service: &str) -> ddtrace_core::TracerGuard {
+        std::env::set_var("DD_TRACE_AGENT_URL", self.url());
+        std::env::set_var("DD_SERVICE", service);
+        ddtrace_core::init()
+    }
+
     /// The agent's own payload checks (headers, counts, lengths): `Err` lists the failures.
     pub fn check_failures(&self) -> Result<(), String> {
         match self.get("/test/trace_check/failures?return_all=true") {

@@ -20,8 +20,10 @@ use std::task::Poll;
 
 mod guard;
 mod native;
+mod tags;
 
 pub use guard::{InSpan, SpanGuard, SpanHandle};
+pub use tags::SpanTags;
 
 /// Names what an integration instruments: the `component` tag and the span's operation name.
 ///
@@ -230,16 +232,32 @@ impl RequestTracer {
     ///
     /// Run the handler inside [`RequestSpan::context`] so spans it opens become children.
     pub fn start<H: HeaderSource + ?Sized>(&self, req: RequestInfo<'_, H>) -> RequestSpan {
-        let shared = &self.shared;
-        if !shared.enabled
-            || shared
-                .config
+        let hooks = &self.shared.config.hooks;
+        if !self.shared.enabled
+            || hooks
                 .ignore
                 .as_ref()
                 .is_some_and(|ignore| ignored(ignore, &req))
         {
-            return RequestSpan::untraced(shared.clone());
+            return RequestSpan::untraced(self.shared.clone());
         }
+        let mut span = self.start_traced(&req);
+        if hooks.sees_request() {
+            span.run_request_hooks(&req);
+        }
+        span
+    }
+
+    fn start_traced<H: HeaderSource + ?Sized>(&self, req: &RequestInfo<'_, H>) -> RequestSpan {
+        let req = RequestInfo {
+            method: req.method,
+            scheme: req.scheme,
+            authority: req.authority,
+            path: req.path,
+            query: req.query,
+            headers: req.headers,
+            peer_ip: req.peer_ip,
+        };
         let method = method_str(req.method);
         if let Some(settings) = crate::native::installed() {
             return self.start_native(&settings, &req, method);
@@ -300,19 +318,26 @@ impl RequestTracer {
     }
 }
 
-/// Whether the `ignore` hook leaves this request untraced.
-fn ignored<H: HeaderSource + ?Sized>(
-    ignore: &crate::request_head::Ignore,
+/// The request as the hooks see it.
+fn with_head<H: HeaderSource + ?Sized, T>(
     req: &RequestInfo<'_, H>,
-) -> bool {
+    f: impl FnOnce(&crate::RequestHead<'_>) -> T,
+) -> T {
     let headers = crate::request_head::Headers(req.headers);
-    let head = crate::RequestHead {
+    f(&crate::RequestHead {
         method: req.method,
         path: req.path,
         query: req.query,
         headers: &headers,
-    };
-    (ignore.0)(&head)
+    })
+}
+
+/// Whether the `ignore` hook leaves this request untraced.
+fn ignored<H: HeaderSource + ?Sized>(
+    ignore: &std::sync::Arc<dyn Fn(&crate::RequestHead<'_>) -> bool + Send + Sync>,
+    req: &RequestInfo<'_, H>,
+) -> bool {
+    with_head(req, |head| ignore(head))
 }
 
 /// `DD_TRACE_<INTEGRATION>_ENABLED` (and Java's `DD_INTEGRATION_<INTEGRATION>_ENABLED`), the
@@ -396,6 +421,8 @@ pub struct RequestSpan {
     route: Option<(StringValue, StringValue)>,
     /// The same, as span text, on the native pipeline.
     native_route: Option<(BytesString, BytesString)>,
+    /// The resource the `resource_name` hook chose.
+    resource: Option<String>,
     status: Option<u16>,
     error: Option<ErrorInfo>,
     finished: bool,
@@ -415,6 +442,7 @@ impl RequestSpan {
             method,
             route: None,
             native_route: None,
+            resource: None,
             status: None,
             error: None,
             finished: false,
@@ -430,9 +458,44 @@ impl RequestSpan {
             method: Cow::Borrowed(""),
             route: None,
             native_route: None,
+            resource: None,
             status: None,
             error: None,
             finished: true,
+        }
+    }
+
+    /// Runs the `resource_name` and `on_request` hooks on a span that just started.
+    fn run_request_hooks<H: HeaderSource + ?Sized>(&mut self, req: &RequestInfo<'_, H>) {
+        let shared = self.shared.clone();
+        let hooks = &shared.config.hooks;
+        with_head(req, |head| {
+            if let Some(name) = &hooks.resource_name {
+                self.resource = name(head);
+            }
+            if let Some(hook) = &hooks.on_request {
+                self.with_tags(|tags| hook(head, tags));
+            }
+        });
+    }
+
+    /// Runs `f` on the span's tags, on whichever pipeline it is.
+    fn with_tags(&mut self, f: impl FnOnce(&mut SpanTags<'_>)) {
+        match self.native.as_mut().and_then(|s| s.data()) {
+            Some(data) => f(&mut SpanTags::native(data)),
+            None => {
+                if let Some(cx) = self.cx.get() {
+                    f(&mut SpanTags::opentelemetry(cx.span()));
+                }
+            }
+        }
+    }
+
+    /// Whether `status` makes the span an error: the `error_status` hook, else the ranges.
+    fn is_error_status(&self, status: u16) -> bool {
+        match &self.shared.config.hooks.error_status {
+            Some(is_error) => is_error(status),
+            None => self.shared.config.server_error_statuses.contains(status),
         }
     }
 
@@ -559,6 +622,7 @@ impl RequestSpan {
                 Cow::Owned(method) => StringValue::from(method.clone()),
             },
         };
+        let resource = self.resource.take().map_or(resource, StringValue::from);
         attrs.push(KeyValue::new("datadog.resource", resource));
         let mut is_error = false;
         if let Some(status) = self.status {
@@ -566,7 +630,7 @@ impl RequestSpan {
                 "datadog.http_status_code",
                 status_value(status),
             ));
-            is_error = self.shared.config.server_error_statuses.contains(status);
+            is_error = self.is_error_status(status);
         }
         let mut error_status = None;
         if let Some(err) = self.error.take() {
@@ -580,6 +644,9 @@ impl RequestSpan {
         span.set_attributes(attrs);
         if let Some(description) = error_status {
             span.set_status(Status::error(description));
+        }
+        if let (Some(hook), Some(status)) = (&self.shared.config.hooks.on_response, self.status) {
+            hook(status, &mut SpanTags::opentelemetry(self.context().span()));
         }
         span.end();
     }

@@ -124,7 +124,7 @@ impl RequestSpan {
         // an error status, as on the OpenTelemetry pipeline; it wins over the integration's.
         let recorded = crate::native::take_recorded_error(&span);
         let status = self.status;
-        let is_error = status.is_some_and(|s| self.shared.config.server_error_statuses.contains(s));
+        let is_error = status.is_some_and(|s| self.is_error_status(s));
         let error = recorded
             .filter(|_| is_error || status.is_none())
             .or_else(|| self.error.take());
@@ -153,6 +153,12 @@ impl RequestSpan {
                 Some(error) => set_error(data, error),
                 None if is_error => data.error = 1,
                 None => {}
+            }
+            if let Some(resource) = self.resource.take() {
+                data.resource = BytesString::from_string(resource);
+            }
+            if let (Some(hook), Some(status)) = (&self.shared.config.hooks.on_response, status) {
+                hook(status, &mut super::SpanTags::native(data));
             }
         }
         span.finish();
