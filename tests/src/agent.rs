@@ -45,9 +45,29 @@ fn agent_binary() -> PathBuf {
     PathBuf::from("ddapm-test-agent")
 }
 
+/// Whether the agent's log says it could not bind one of its ports.
+fn lost_a_port(log: &std::path::Path) -> bool {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.contains("Failed to bind") || text.contains("address already in use")
+}
+
 impl TestAgent {
-    /// Starts an agent on free ports and waits until it answers.
+    /// Starts an agent on free ports and waits until it answers. Another process can take a
+    /// port between its choice and the agent's bind (tests run in parallel): then the agent
+    /// is started again on new ports, up to three times.
     pub fn start() -> TestAgent {
+        for attempt in 1..=3 {
+            match TestAgent::try_start() {
+                Ok(agent) => return agent,
+                Err(log) if attempt < 3 && lost_a_port(&log) => continue,
+                Err(log) => panic!("the test agent exited; see {}", log.display()),
+            }
+        }
+        unreachable!("the last attempt returns or panics")
+    }
+
+    /// One start; `Err(log)` when the agent exited before answering.
+    fn try_start() -> Result<TestAgent, PathBuf> {
         let [port, otlp_http, otlp_grpc] = free_ports();
         let log = std::env::temp_dir().join(format!("ddapm-test-agent-{port}.log"));
         let log_file = std::fs::File::create(&log).expect("agent log file");
@@ -73,13 +93,10 @@ impl TestAgent {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if agent.get("/info").is_ok() {
-                return agent;
+                return Ok(agent);
             }
-            if let Ok(Some(status)) = agent.child.try_wait() {
-                panic!(
-                    "the test agent exited ({status}); see {}",
-                    agent.log.display()
-                );
+            if let Ok(Some(_)) = agent.child.try_wait() {
+                return Err(agent.log.clone());
             }
             assert!(
                 Instant::now() < deadline,
