@@ -209,6 +209,26 @@ pub(crate) fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
+/// Variable `name`, read through `lookup`, as a boolean: `default` when it is unset or empty,
+/// and when it is not a boolean (reported once).
+pub(crate) fn lookup_flag(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: bool,
+) -> bool {
+    match lookup(name) {
+        Some(v) if !v.trim().is_empty() => parse_bool(&v).unwrap_or_else(|| {
+            warn_env(
+                name,
+                &v,
+                &format!("expected true or false; using {default}"),
+            );
+            default
+        }),
+        _ => default,
+    }
+}
+
 pub(crate) fn warn_env(name: &str, value: &str, what: &str) {
     // Bounded so a hostile or accidental megabyte-long value cannot flood the log.
     let shown: String = value.chars().take(200).collect();

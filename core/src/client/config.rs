@@ -1,9 +1,9 @@
 //! How client spans are tagged: read from `DD_*` or set in code.
 
-use crate::config::{parse_bool, warn_env};
+use crate::config::{lookup_flag, warn_env};
 use crate::obfuscation::QueryObfuscation;
 use crate::status::StatusRanges;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// How client spans are tagged. [`crate::ClientSpan::start`] reads it from the environment
 /// once; client integrations take one in code.
@@ -30,7 +30,9 @@ use std::sync::OnceLock;
 /// ```
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
-    pub(crate) error_statuses: StatusRanges,
+    // Shared with each span, which decides from its status when it ends: a reference count
+    // per outgoing call, not a copy of the ranges.
+    pub(crate) error_statuses: Arc<StatusRanges>,
     pub(crate) query: QueryObfuscation,
     pub(crate) split_by_domain: bool,
     pub(crate) peer_service: bool,
@@ -40,7 +42,7 @@ pub struct ClientConfig {
 impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
-            error_statuses: StatusRanges::parse_lenient("400-499").0,
+            error_statuses: Arc::new(StatusRanges::parse_lenient("400-499").0),
             query: QueryObfuscation::default(),
             split_by_domain: false,
             peer_service: false,
@@ -67,7 +69,7 @@ impl ClientConfig {
                     &format!("ignoring {rejected:?}"),
                 );
             }
-            config.error_statuses = ranges;
+            config.error_statuses = Arc::new(ranges);
         }
         // The server's obfuscation applies to client URLs as well (dd-trace-py's
         // `_set_url_tag`), and so does its rule that a pattern that does not compile stops
@@ -75,17 +77,7 @@ impl ClientConfig {
         if let Some(v) = lookup("DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP") {
             config.query = QueryObfuscation::from_pattern(&v).unwrap_or(QueryObfuscation::Drop);
         }
-        let flag = |name: &str, default: bool| match lookup(name) {
-            Some(v) if !v.trim().is_empty() => parse_bool(&v).unwrap_or_else(|| {
-                warn_env(
-                    name,
-                    &v,
-                    &format!("expected true or false; using {default}"),
-                );
-                default
-            }),
-            _ => default,
-        };
+        let flag = |name: &str, default: bool| lookup_flag(&lookup, name, default);
         if !flag("DD_TRACE_HTTP_CLIENT_TAG_QUERY_STRING", true) {
             config.query = QueryObfuscation::Drop;
         }
@@ -102,7 +94,7 @@ impl ClientConfig {
     /// The statuses that make a client span an error, as `DD_TRACE_HTTP_CLIENT_ERROR_STATUSES`
     /// writes them (`400-499`, `500,502-504`).
     pub fn error_statuses(mut self, ranges: &str) -> Result<Self, crate::StatusRangesError> {
-        self.error_statuses = ranges.parse()?;
+        self.error_statuses = Arc::new(ranges.parse()?);
         Ok(self)
     }
 

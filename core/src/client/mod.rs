@@ -48,7 +48,7 @@ use opentelemetry::{global, Context, KeyValue};
 #[derive(Debug)]
 pub struct ClientSpan {
     inner: Inner,
-    error_statuses: crate::status::StatusRanges,
+    error_statuses: std::sync::Arc<crate::status::StatusRanges>,
 }
 
 #[derive(Debug)]

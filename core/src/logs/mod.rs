@@ -34,7 +34,7 @@ mod format;
 
 pub use format::CorrelatedFormat;
 
-use crate::config::{parse_bool, warn_env};
+use crate::config::lookup_flag;
 use std::sync::Arc;
 use tracing_subscriber::fmt::format::{Format, Json};
 
@@ -69,14 +69,7 @@ impl LogCorrelation {
     }
 
     pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> LogCorrelation {
-        let flag = |name: &str, default: bool| match lookup(name) {
-            None => default,
-            Some(v) if v.trim().is_empty() => default,
-            Some(v) => parse_bool(&v).unwrap_or_else(|| {
-                warn_env(name, &v, "expected true or false; using the default");
-                default
-            }),
-        };
+        let flag = |name: &str, default: bool| lookup_flag(&lookup, name, default);
         let text = |name: &str| -> Arc<str> {
             Arc::from(
                 lookup(name)

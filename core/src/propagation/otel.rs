@@ -236,15 +236,16 @@ mod tests {
         );
     }
 
+    /// What the extractor gives for header `name` sent once with `value`.
+    fn extract_one(name: &'static str, value: &'static str) -> Option<String> {
+        let mut headers = HeaderMap::new();
+        headers.insert(name, HeaderValue::from_static(value));
+        HeaderExtractor::new(&headers).get(name).map(str::to_string)
+    }
+
     #[test]
     fn tracestate_loses_whitespace_and_empty_members_only() {
-        let get = |value: &'static str| {
-            let mut headers = HeaderMap::new();
-            headers.insert("tracestate", HeaderValue::from_static(value));
-            HeaderExtractor::new(&headers)
-                .get("tracestate")
-                .map(str::to_string)
-        };
+        let get = |value| extract_one("tracestate", value);
         assert_eq!(get("foo=1,bar=2").as_deref(), Some("foo=1,bar=2"));
         assert_eq!(get(" foo=1 \t, ,\tbar=2,").as_deref(), Some("foo=1,bar=2"));
     }
@@ -263,13 +264,7 @@ mod tests {
 
     #[test]
     fn malformed_baggage_is_dropped_whole() {
-        let get = |value: &'static str| {
-            let mut headers = HeaderMap::new();
-            headers.insert("baggage", HeaderValue::from_static(value));
-            HeaderExtractor::new(&headers)
-                .get("baggage")
-                .map(str::to_string)
-        };
+        let get = |value| extract_one("baggage", value);
         assert_eq!(get("a=1,b=2;prop=x").as_deref(), Some("a=1,b=2;prop=x"));
         for bad in ["a=1,b", "a=1, =2", "a="] {
             assert_eq!(get(bad), None, "{bad}");

@@ -361,17 +361,11 @@ fn integration_enabled(component: &str, lookup: impl Fn(&str) -> Option<String>)
         format!("DD_INTEGRATION_{underscored}_ENABLED"),
         format!("DD_TRACE_{joined}_ENABLED"),
     ];
-    for name in names.iter() {
-        if let Some(v) = lookup(name) {
-            match crate::config::parse_bool(&v) {
-                Some(enabled) => return enabled,
-                None => {
-                    crate::config::warn_env(name, &v, "expected true or false; tracing stays on")
-                }
-            }
-        }
-    }
-    true
+    // The first spelling that is set decides; unreadable, it keeps tracing on.
+    names
+        .iter()
+        .find(|name| lookup(name).is_some())
+        .is_none_or(|name| crate::config::lookup_flag(&lookup, name, true))
 }
 
 /// The request's user agent: as sent when it is UTF-8 and within the length limit, otherwise
