@@ -99,6 +99,8 @@ impl App {
             }
         }
         cmd.env("PORT", port.to_string())
+            // rocket::build() reads its port from ROCKET_PORT.
+            .env("ROCKET_PORT", port.to_string())
             .env("DD_TRACE_AGENT_URL", agent_url)
             .env("DD_SERVICE", service)
             .env("DD_INSTRUMENTATION_TELEMETRY_ENABLED", "false")

@@ -6,13 +6,15 @@ use ddtrace_conformance::spans::meta;
 use ddtrace_conformance::{http1, TestAgent};
 use std::time::Duration;
 
-const SNIPPETS: [(&str, &str, &str); 2] = [
+const SNIPPETS: [(&str, &str, &str); 4] = [
     ("axum", "readme-axum", "examples/readme_axum.rs"),
     (
         "actix-web",
         "readme-actix-web",
         "examples/readme_actix_web.rs",
     ),
+    ("rocket", "readme-rocket", "examples/readme_rocket.rs"),
+    ("poem", "readme-poem", "examples/readme_poem.rs"),
 ];
 
 /// The ```rust block that follows the README's marker naming `file`.

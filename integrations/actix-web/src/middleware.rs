@@ -11,6 +11,7 @@ pub(crate) const ACTIX_WEB: Integration = Integration::new("actix-web", "actix-w
 
 /// Builds a [`DatadogTracing`]: the same options as every integration, each overriding its
 /// `DD_*` variable; `build()` reports the first invalid value.
+#[doc = ddtrace_core::builder_options_doc!()]
 pub type DatadogTracingBuilder = ConfigBuilder<DatadogTracing>;
 
 /// actix-web middleware that traces every request to Datadog.

@@ -2,9 +2,9 @@ use crate::service::DatadogService;
 use ddtrace_core::{Config, ConfigBuilder, Integration, RequestTracer};
 use tower_layer::Layer;
 
-/// Builds a [`DatadogLayer`]: the same options as every integration (service, tags,
-/// distributed tracing, header tags, server error statuses, query obfuscation, client IP),
-/// each overriding its `DD_*` variable; `build()` reports the first invalid value.
+/// Builds a [`DatadogLayer`]: the same options as every integration, each overriding its
+/// `DD_*` variable; `build()` reports the first invalid value.
+#[doc = ddtrace_core::builder_options_doc!()]
 pub type DatadogLayerBuilder = ConfigBuilder<DatadogLayer>;
 
 /// The integration's name in `component` and its operation name.

@@ -7,6 +7,7 @@ pub(crate) const POEM: Integration = Integration::new("poem", "poem.request");
 
 /// Builds a [`DatadogMiddleware`]: the same options as every integration, each overriding its
 /// `DD_*` variable; `build()` reports the first invalid value.
+#[doc = ddtrace_core::builder_options_doc!()]
 pub type DatadogMiddlewareBuilder = ConfigBuilder<DatadogMiddleware>;
 
 /// poem middleware that traces every request to Datadog.

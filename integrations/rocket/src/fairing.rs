@@ -11,6 +11,7 @@ pub(crate) const ROCKET: Integration = Integration::new("rocket", "rocket.reques
 
 /// Builds a [`DatadogFairing`]: the same options as every integration, each overriding its
 /// `DD_*` variable; `build()` reports the first invalid value.
+#[doc = ddtrace_core::builder_options_doc!()]
 pub type DatadogFairingBuilder = ConfigBuilder<DatadogFairing>;
 
 /// A fairing that traces every request to Datadog.

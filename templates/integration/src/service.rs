@@ -8,6 +8,7 @@ pub(crate) const FOO: Integration = Integration::new("foo", "foo.request");
 
 /// Builds a [`FooTracing`]: the same options as every integration, each overriding its
 /// `DD_*` variable; `build()` reports the first invalid value.
+#[doc = ddtrace_core::builder_options_doc!()]
 pub type FooTracingBuilder = ConfigBuilder<FooTracing>;
 
 /// Traces every request of a foo service to Datadog.
