@@ -107,7 +107,7 @@ async fn main() -> std::io::Result<()> {
         .and_then(|p| p.parse::<u16>().ok())
         .unwrap_or(8080);
     // Built once (configuration read and validated once), cloned into every worker.
-    let tracing = DatadogTracing::new();
+    let tracing = ddtrace_examples::integration(DatadogTracing::new, DatadogTracing::builder);
     let served = HttpServer::new(move || {
         App::new()
             .wrap(tracing.clone())

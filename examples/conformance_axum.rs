@@ -127,7 +127,10 @@ fn app() -> Router {
         .route("/outbound", get(outbound_route))
         .route("/log", get(log_route))
         .route("/w3c", post(w3c))
-        .layer(DatadogLayer::new())
+        .layer(ddtrace_examples::integration(
+            DatadogLayer::new,
+            DatadogLayer::builder,
+        ))
 }
 
 #[tokio::main]

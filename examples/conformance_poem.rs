@@ -135,7 +135,10 @@ async fn main() -> std::io::Result<()> {
         .at("/outbound", get(outbound_route))
         .at("/log", get(log_route))
         .at("/w3c", post(w3c))
-        .with(DatadogMiddleware::new());
+        .with(ddtrace_examples::integration(
+            DatadogMiddleware::new,
+            DatadogMiddleware::builder,
+        ));
     let served = Server::new(TcpListener::bind(("127.0.0.1", port)))
         .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(3)))
         .await;

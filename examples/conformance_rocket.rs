@@ -161,7 +161,10 @@ async fn main() -> Result<(), Box<rocket::Error>> {
         ..rocket::Config::default()
     };
     let launched = rocket::custom(config)
-        .attach(DatadogFairing::new())
+        .attach(ddtrace_examples::integration(
+            DatadogFairing::new,
+            DatadogFairing::builder,
+        ))
         .mount(
             "/",
             traced(routes![

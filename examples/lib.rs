@@ -108,3 +108,36 @@ pub async fn w3c_harness(calls: Vec<W3cCall>) {
 pub async fn shutdown_signal() {
     ddtrace_core::shutdown_signal().await
 }
+
+/// The integration as the suite asks for it: `new()`, the way a user installs it, or, when
+/// `CONFORMANCE_HOOKS=1`, built with the options the suite's `hooks` group checks (every
+/// integration takes them from the core's builder, so one definition serves every app):
+///
+/// - `ignore`: `/users/ignored` gets no span;
+/// - `resource_name`: the `x-resource` header, when sent, is the resource;
+/// - `on_request`: the `x-user-id` header becomes the tag `usr.id`;
+/// - `on_response`: the tag `status.class` (`2xx`, `4xx`, …);
+/// - `error_status`: 404 and 5xx are errors.
+pub fn integration<T>(new: fn() -> T, builder: fn() -> ddtrace_core::ConfigBuilder<T>) -> T {
+    if std::env::var("CONFORMANCE_HOOKS").as_deref() != Ok("1") {
+        return new();
+    }
+    let built = builder()
+        .ignore(|req| req.path() == "/users/ignored")
+        .resource_name(|req| req.header("x-resource").map(str::to_owned))
+        .on_request(|req, span| {
+            if let Some(user) = req.header("x-user-id") {
+                span.set_tag("usr.id", user);
+            }
+        })
+        .on_response(|status, span| span.set_tag("status.class", format!("{}xx", status / 100)))
+        .error_status(|status| status == 404 || status >= 500)
+        .build();
+    match built {
+        Ok(integration) => integration,
+        Err(e) => {
+            eprintln!("conformance app: invalid options: {e}");
+            std::process::exit(2)
+        }
+    }
+}

@@ -35,6 +35,11 @@ fn axum_switched_off() {
 }
 
 #[test]
+fn axum_hooks() {
+    suite::hooks(&AXUM);
+}
+
+#[test]
 fn axum_defaults_and_privacy() {
     suite::defaults_and_privacy(&AXUM);
 }
@@ -96,6 +101,11 @@ fn actix_web_switched_off() {
 }
 
 #[test]
+fn actix_web_hooks() {
+    suite::hooks(&ACTIX_WEB);
+}
+
+#[test]
 fn actix_web_defaults_and_privacy() {
     suite::defaults_and_privacy(&ACTIX_WEB);
 }
@@ -151,6 +161,11 @@ fn poem_switched_off() {
 }
 
 #[test]
+fn poem_hooks() {
+    suite::hooks(&POEM);
+}
+
+#[test]
 fn poem_defaults_and_privacy() {
     suite::defaults_and_privacy(&POEM);
 }
@@ -203,6 +218,11 @@ fn rocket_client_spans() {
 #[test]
 fn rocket_switched_off() {
     suite::switched_off(&ROCKET);
+}
+
+#[test]
+fn rocket_hooks() {
+    suite::hooks(&ROCKET);
 }
 
 #[test]

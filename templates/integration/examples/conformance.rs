@@ -143,7 +143,7 @@ async fn main() -> std::io::Result<()> {
         .and_then(|p| p.parse::<u16>().ok())
         .unwrap_or(8080);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    let tracing = FooTracing::new();
+    let tracing = ddtrace_examples::integration(FooTracing::new, FooTracing::builder);
     let graceful = GracefulShutdown::new();
     let mut signal = std::pin::pin!(shutdown_signal());
     loop {

@@ -35,6 +35,11 @@ fn foo_switched_off() {
 }
 
 #[test]
+fn foo_hooks() {
+    suite::hooks(&FOO);
+}
+
+#[test]
 fn foo_defaults_and_privacy() {
     suite::defaults_and_privacy(&FOO);
 }

@@ -116,6 +116,7 @@ fn load_vectors(file: &str) -> Value {
 mod client;
 mod config;
 mod defaults;
+mod hooks;
 mod http_vectors;
 mod logs;
 mod propagation;
@@ -201,6 +202,7 @@ pub use client::client_spans;
 pub use concurrency::concurrency_and_disconnects;
 pub use config::config_variants;
 pub use defaults::defaults_and_privacy;
+pub use hooks::hooks;
 pub use http_vectors::http_vectors;
 pub use logs::log_correlation;
 pub use propagation::{propagation_vectors, propagation_vectors_opentelemetry};
