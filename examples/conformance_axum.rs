@@ -1,162 +1,17 @@
-//! The axum conformance app: the routes of docs/conformance.md, with `DatadogLayer` installed the way
+//! The axum 0.8 conformance app: the routes of docs/conformance.md, with `DatadogLayer` installed the way
 //! a user installs it. Driven by the suite in `tests/`.
 //!
 //! `PORT=18080 DD_TRACE_AGENT_URL=http://127.0.0.1:8126 cargo run -p ddtrace-examples --bin conformance-axum`
 
-use axum::body::{Body, Bytes};
-use axum::extract::{Path, RawQuery};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use ddtrace_axum::DatadogLayer;
-use ddtrace_examples::{log_marker, log_started, outbound, shutdown_signal, w3c_harness, W3cCall};
-use std::net::SocketAddr;
-use std::time::Duration;
-use tracing::instrument;
+use axum as ax;
 
-async fn user(Path(id): Path<String>) -> String {
-    format!("user {id}")
-}
+const USERS_ROUTE: &str = "/users/{id}";
+const STATUS_ROUTE: &str = "/status/{code}";
 
-async fn status(Path(code): Path<u16>) -> StatusCode {
-    StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST)
-}
-
-/// The app's own error type, turned into a 500 by axum through `IntoResponse`.
-#[derive(Debug)]
-struct ConformanceError;
-
-impl std::fmt::Display for ConformanceError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("conformance failure")
-    }
-}
-
-impl std::error::Error for ConformanceError {}
-
-impl IntoResponse for ConformanceError {
-    fn into_response(self) -> Response {
-        // The one line an axum user adds to see handler errors on the request span.
-        ddtrace_core::record_error(&self);
-        (StatusCode::INTERNAL_SERVER_ERROR, self.to_string()).into_response()
-    }
-}
-
-async fn fail() -> Result<String, ConformanceError> {
-    Err(ConformanceError)
-}
-
-async fn panic_route() -> &'static str {
-    panic!("conformance panic")
-}
-
-async fn stream() -> Body {
-    let chunks = futures_util::stream::unfold(0u8, |i| async move {
-        if i == 5 {
-            return None;
-        }
-        if i > 0 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Some((
-            Ok::<_, std::io::Error>(Bytes::from(format!("chunk {i}\n"))),
-            i + 1,
-        ))
-    });
-    Body::from_stream(chunks)
-}
-
-#[instrument(name = "child.work")]
-async fn child_work() {
-    tokio::time::sleep(Duration::from_millis(10)).await;
-}
-
-async fn child() -> &'static str {
-    child_work().await;
-    "ok"
-}
-
-async fn headers(RawQuery(query): RawQuery) -> Response {
-    let mut out = HeaderMap::new();
-    out.insert("x-conformance", HeaderValue::from_static("yes"));
-    for (key, value) in ddtrace_examples::query_pairs(query.as_deref().unwrap_or("")) {
-        if key != "set" {
-            continue;
-        }
-        if let Some((name, value)) = value.split_once(':') {
-            if let (Ok(name), Ok(value)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) {
-                out.append(name, value);
-            }
-        }
-    }
-    (out, "headers").into_response()
-}
-
-async fn echo(body: Bytes) -> Bytes {
-    body
-}
-
-async fn outbound_route(RawQuery(query): RawQuery) -> StatusCode {
-    outbound(query.as_deref().unwrap_or("")).await
-}
-
-async fn log_route(RawQuery(query): RawQuery) -> StatusCode {
-    log_marker(query.as_deref().unwrap_or(""));
-    StatusCode::OK
-}
-
-async fn w3c(Json(calls): Json<Vec<W3cCall>>) -> StatusCode {
-    w3c_harness(calls).await;
-    StatusCode::OK
-}
-
-fn app() -> Router {
-    Router::new()
-        .route("/users/{id}", get(user))
-        .route("/status/{code}", get(status))
-        .route("/fail", get(fail))
-        .route("/panic", get(panic_route))
-        .route("/stream", get(stream))
-        .route("/child", get(child))
-        .route("/headers", get(headers))
-        .route("/echo", post(echo))
-        .route("/outbound", get(outbound_route))
-        .route("/log", get(log_route))
-        .route("/w3c", post(w3c))
-        .layer(ddtrace_examples::integration(
-            DatadogLayer::new,
-            DatadogLayer::builder,
-        ))
-}
+#[path = "conformance_axum/app.rs"]
+mod app;
 
 #[tokio::main]
 async fn main() {
-    let guard = ddtrace_core::init().with_shutdown_timeout(Duration::from_secs(3));
-    log_started();
-    let port = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse::<u16>().ok())
-        .unwrap_or(8080);
-    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("conformance-axum: cannot listen on 127.0.0.1:{port}: {e}");
-            std::process::exit(1);
-        }
-    };
-    let served = axum::serve(
-        listener,
-        app().into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await;
-    if let Err(e) = served {
-        eprintln!("conformance-axum: server error: {e}");
-    }
-    // Flushes every finished span to the agent before exiting.
-    guard.shutdown();
+    app::serve("conformance-axum").await
 }

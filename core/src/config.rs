@@ -599,6 +599,34 @@ pub(crate) fn lookup_in<'a>(
     }
 }
 
+/// The options every integration's builder takes, as one doc paragraph with links.
+///
+/// Each integration's builder is a type alias of [`ConfigBuilder`]; rustdoc shows an alias's
+/// methods only through JavaScript, so the alias includes this list
+/// (`#[doc = ddtrace_core::builder_options_doc!()]`) and its page names every option as text.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! builder_options_doc {
+    () => {
+        "\n\nIts options, each overriding its `DD_*` variable (methods of \
+[`ConfigBuilder`](ddtrace_core::ConfigBuilder)):\n\n\
+| option | what |\n|---|---|\n\
+| [`service`](ddtrace_core::ConfigBuilder::service) | the spans' service (`DD_SERVICE`) |\n\
+| [`tags`](ddtrace_core::ConfigBuilder::tags) | tags on every span (`DD_TAGS`) |\n\
+| [`distributed_tracing`](ddtrace_core::ConfigBuilder::distributed_tracing) | continue traces from incoming headers |\n\
+| [`header_tags`](ddtrace_core::ConfigBuilder::header_tags) | headers to tag (`DD_TRACE_HEADER_TAGS`) |\n\
+| [`server_error_statuses`](ddtrace_core::ConfigBuilder::server_error_statuses) | statuses that are errors (`DD_TRACE_HTTP_SERVER_ERROR_STATUSES`) |\n\
+| [`error_status`](ddtrace_core::ConfigBuilder::error_status) | the same, as code |\n\
+| [`query_obfuscation_regex`](ddtrace_core::ConfigBuilder::query_obfuscation_regex), [`tag_query_string`](ddtrace_core::ConfigBuilder::tag_query_string) | the query in `http.url` |\n\
+| [`client_ip`](ddtrace_core::ConfigBuilder::client_ip), [`client_ip_header`](ddtrace_core::ConfigBuilder::client_ip_header) | client IP collection |\n\
+| [`ignore`](ddtrace_core::ConfigBuilder::ignore) | requests that get no span |\n\
+| [`resource_name`](ddtrace_core::ConfigBuilder::resource_name) | your own resource names |\n\
+| [`on_request`](ddtrace_core::ConfigBuilder::on_request), [`on_response`](ddtrace_core::ConfigBuilder::on_response) | tags from the request or the response |\n\
+| [`enabled`](ddtrace_core::ConfigBuilder::enabled) | switch the integration off (`DD_TRACE_<INTEGRATION>_ENABLED`) |\n\
+| [`build`](ddtrace_core::ConfigBuilder::build) | finish; the first invalid value is an `Err` |\n"
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -669,32 +697,4 @@ mod tests {
             .unwrap();
         assert_eq!(config.tags(), &[("a".to_string(), "1".to_string())]);
     }
-}
-
-/// The options every integration's builder takes, as one doc paragraph with links.
-///
-/// Each integration's builder is a type alias of [`ConfigBuilder`]; rustdoc shows an alias's
-/// methods only through JavaScript, so the alias includes this list
-/// (`#[doc = ddtrace_core::builder_options_doc!()]`) and its page names every option as text.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! builder_options_doc {
-    () => {
-        "\n\nIts options, each overriding its `DD_*` variable (methods of \
-[`ConfigBuilder`](ddtrace_core::ConfigBuilder)):\n\n\
-| option | what |\n|---|---|\n\
-| [`service`](ddtrace_core::ConfigBuilder::service) | the spans' service (`DD_SERVICE`) |\n\
-| [`tags`](ddtrace_core::ConfigBuilder::tags) | tags on every span (`DD_TAGS`) |\n\
-| [`distributed_tracing`](ddtrace_core::ConfigBuilder::distributed_tracing) | continue traces from incoming headers |\n\
-| [`header_tags`](ddtrace_core::ConfigBuilder::header_tags) | headers to tag (`DD_TRACE_HEADER_TAGS`) |\n\
-| [`server_error_statuses`](ddtrace_core::ConfigBuilder::server_error_statuses) | statuses that are errors (`DD_TRACE_HTTP_SERVER_ERROR_STATUSES`) |\n\
-| [`error_status`](ddtrace_core::ConfigBuilder::error_status) | the same, as code |\n\
-| [`query_obfuscation_regex`](ddtrace_core::ConfigBuilder::query_obfuscation_regex), [`tag_query_string`](ddtrace_core::ConfigBuilder::tag_query_string) | the query in `http.url` |\n\
-| [`client_ip`](ddtrace_core::ConfigBuilder::client_ip), [`client_ip_header`](ddtrace_core::ConfigBuilder::client_ip_header) | client IP collection |\n\
-| [`ignore`](ddtrace_core::ConfigBuilder::ignore) | requests that get no span |\n\
-| [`resource_name`](ddtrace_core::ConfigBuilder::resource_name) | your own resource names |\n\
-| [`on_request`](ddtrace_core::ConfigBuilder::on_request), [`on_response`](ddtrace_core::ConfigBuilder::on_response) | tags from the request or the response |\n\
-| [`enabled`](ddtrace_core::ConfigBuilder::enabled) | switch the integration off (`DD_TRACE_<INTEGRATION>_ENABLED`) |\n\
-| [`build`](ddtrace_core::ConfigBuilder::build) | finish; the first invalid value is an `Err` |\n"
-    };
 }

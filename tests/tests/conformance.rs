@@ -70,6 +70,64 @@ fn axum_concurrency_and_disconnects() {
     suite::concurrency_and_disconnects(&AXUM);
 }
 
+/// axum 0.7, through ddtrace-axum's `axum-07` feature: the same layer, 0.7's extractors and
+/// route syntax. Every group that depends on the framework; the load and agent-failure groups
+/// exercise the core and run once, on 0.8.
+const AXUM_07: AppSpec = AppSpec {
+    framework: "axum",
+    package: "ddtrace-examples",
+    example: false,
+    binary: "conformance-axum07",
+    users_route: "/users/:id",
+    status_route: "/status/:code",
+    route_known_on_panic: true,
+};
+
+#[test]
+fn axum07_routes() {
+    suite::routes(&AXUM_07);
+}
+
+#[test]
+fn axum07_log_correlation() {
+    suite::log_correlation(&AXUM_07);
+}
+
+#[test]
+fn axum07_client_spans() {
+    suite::client_spans(&AXUM_07);
+}
+
+#[test]
+fn axum07_switched_off() {
+    suite::switched_off(&AXUM_07);
+}
+
+#[test]
+fn axum07_hooks() {
+    suite::hooks(&AXUM_07);
+}
+
+#[test]
+fn axum07_defaults_and_privacy() {
+    suite::defaults_and_privacy(&AXUM_07);
+}
+
+#[test]
+fn axum07_config_variants() {
+    suite::config_variants(&AXUM_07);
+}
+
+#[test]
+fn axum07_propagation_vectors() {
+    suite::propagation_vectors(&AXUM_07);
+}
+
+#[test]
+fn axum07_http_vectors() {
+    suite::http_vectors(&AXUM_07);
+}
+
 const ACTIX_WEB: AppSpec = AppSpec {
     framework: "actix-web",
     package: "ddtrace-examples",

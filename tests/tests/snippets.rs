@@ -6,6 +6,8 @@ use ddtrace_conformance::spans::meta;
 use ddtrace_conformance::{http1, TestAgent};
 use std::time::Duration;
 
+/// (framework, example binary, example file); each crate's README (`integrations/<framework>/`)
+/// shows the snippet too.
 const SNIPPETS: [(&str, &str, &str); 4] = [
     ("axum", "readme-axum", "examples/readme_axum.rs"),
     (
@@ -36,6 +38,13 @@ fn the_readme_shows_the_snippets_that_are_compiled() {
             readme_block(&readme, file).as_deref(),
             Some(example.as_str()),
             "the README's {framework} snippet and {file} differ"
+        );
+        let crate_readme = format!("integrations/{framework}/README.md");
+        let text = std::fs::read_to_string(root.join(&crate_readme)).unwrap();
+        assert_eq!(
+            readme_block(&text, file).as_deref(),
+            Some(example.as_str()),
+            "{crate_readme}'s snippet and {file} differ"
         );
     }
 }

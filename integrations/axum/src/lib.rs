@@ -35,9 +35,21 @@
 //!   [`ddtrace_core::ErrorInfo`] in the response's extensions.
 //! * Add `into_make_service_with_connect_info::<SocketAddr>()` to make the peer address
 //!   available for `network.client.ip` and client IP resolution.
+//!
+//! ## axum 0.7 and 0.8
+//!
+//! The one layer serves both: the `axum-08` feature (on by default) reads axum 0.8's matched
+//! route and peer address, `axum-07` reads axum 0.7's, and both may be on together. With axum
+//! 0.7 the resource keeps 0.7's route syntax, as Datadog's tracers keep each framework's:
+//! `GET /users/:id`.
+//!
+//! ```toml
+//! ddtrace-axum = { version = "0.1", default-features = false, features = ["axum-07"] }
+//! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod extensions;
 mod future;
 mod layer;
 mod service;

@@ -1,8 +1,7 @@
+use crate::extensions;
 use crate::future::ResponseFuture;
-use axum::extract::{ConnectInfo, MatchedPath};
 use ddtrace_core::{RequestInfo, RequestTracer};
 use http::Request;
-use std::net::SocketAddr;
 use std::task::{Context, Poll};
 use tower_service::Service;
 
@@ -33,15 +32,12 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let peer = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
+        let peer = extensions::peer_ip(req.extensions());
         let mut span = self
             .tracer
             .start(RequestInfo::from_request(&req).peer_ip(peer));
-        if let Some(path) = req.extensions().get::<MatchedPath>() {
-            span.set_route(path.as_str());
+        if let Some(path) = extensions::matched_path(req.extensions()) {
+            span.set_route(path);
         }
         // The inner service may start work synchronously in `call`: run it in the span's context.
         let future = {
