@@ -9,8 +9,8 @@
 //! Datadog's own tracers (`http.method`, `http.url` with the query obfuscated,
 //! `http.status_code`, `http.route`, `http.useragent`, header tags, client IP), continued from
 //! the trace context the request carries, and exported by libdatadog's exporter (the
-//! Datadog-native pipeline, [`init`]'s default), or through [`datadog_opentelemetry`] for
-//! applications that use the OpenTelemetry API ([`init_with`]).
+//! Datadog-native pipeline, [`init`]'s default), or, with the `opentelemetry` feature, through
+//! `datadog-opentelemetry` for applications that use the OpenTelemetry API (`init_with`).
 //!
 //! ```no_run
 //! use ddtrace_core::{Config, Integration, RequestInfo, RequestTracer};
@@ -60,11 +60,14 @@ pub use error::{record_error, record_error_info, ErrorInfo};
 pub use header_tags::HeaderTags;
 pub use headers::HeaderSource;
 pub use obfuscation::{QueryObfuscation, DEFAULT_QUERY_OBFUSCATION_REGEX};
+#[cfg(feature = "opentelemetry")]
 #[doc(hidden)]
 pub use pipeline::init_for_benches;
+#[cfg(feature = "opentelemetry")]
+pub use pipeline::init_with;
 #[cfg(feature = "tracing-bridge")]
 pub use pipeline::tracing_layer;
-pub use pipeline::{init, init_with, TracerGuard};
+pub use pipeline::{init, TracerGuard};
 pub use request_head::RequestHead;
 pub use signal::shutdown_signal;
 pub use span::{
@@ -73,7 +76,9 @@ pub use span::{
 };
 pub use status::{StatusRanges, StatusRangesError};
 
-/// The Datadog pipeline, re-exported so applications configure it without a second dependency.
+/// The OpenTelemetry pipeline (the `opentelemetry` feature), re-exported so applications
+/// configure it without a second dependency.
+#[cfg(feature = "opentelemetry")]
 pub use datadog_opentelemetry;
 /// The OpenTelemetry API this crate speaks, re-exported for integrations and applications.
 pub use opentelemetry;

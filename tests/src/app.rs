@@ -25,30 +25,72 @@ pub struct AppSpec {
     pub route_known_on_panic: bool,
 }
 
-/// Builds the app binary (a no-op when it is fresh) and returns its path.
+/// Builds the app binary (a no-op when it is fresh) and returns its path: as users build it
+/// (the native pipeline only), or with ddtrace-core's `opentelemetry` feature when this test
+/// process runs with `DDTRACE_RS_PIPELINE=opentelemetry`.
 pub fn build(spec: &AppSpec) -> PathBuf {
+    build_for(spec, &[])
+}
+
+/// [`build`] for an app started with `env`: with the `opentelemetry` feature when `env` (or
+/// this process) asks for the OpenTelemetry pipeline with `DDTRACE_RS_PIPELINE`.
+pub fn build_for(spec: &AppSpec, env: &[(String, String)]) -> PathBuf {
     static BUILD: Mutex<()> = Mutex::new(());
+    let opentelemetry = asks_for_opentelemetry(env);
     let _one_at_a_time = BUILD.lock().unwrap_or_else(|p| p.into_inner());
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let kind = if spec.example { "--example" } else { "--bin" };
-    let status = Command::new(cargo)
-        .current_dir(crate::workspace_root())
-        .args(["build", "--quiet", "-p", spec.package, kind, spec.binary])
-        .status()
-        .expect("cannot run cargo build");
+    let mut command = Command::new(cargo);
+    command.current_dir(crate::workspace_root()).args([
+        "build",
+        "--quiet",
+        "-p",
+        spec.package,
+        kind,
+        spec.binary,
+    ]);
+    if opentelemetry {
+        command.args(["--features", "ddtrace-core/opentelemetry"]);
+    }
+    let status = command.status().expect("cannot run cargo build");
     assert!(status.success(), "building {} failed", spec.binary);
-    let bin = if spec.example {
+    let built = if spec.example {
         target_dir().join("examples").join(spec.binary)
     } else {
         target_dir().join(spec.binary)
     };
     assert!(
-        bin.exists(),
+        built.exists(),
         "{} was not built at {}",
         spec.binary,
-        bin.display()
+        built.display()
     );
-    bin
+    // Both builds land on the same path; each test starts a link of its own build, made
+    // before the other build can replace the file (a running app keeps its inode).
+    let variant = if opentelemetry {
+        "opentelemetry"
+    } else {
+        "native"
+    };
+    let link = built.with_file_name(format!("{}.{variant}", spec.binary));
+    let _ = std::fs::remove_file(&link);
+    std::fs::hard_link(&built, &link)
+        .or_else(|_| std::fs::copy(&built, &link).map(drop))
+        .unwrap_or_else(|e| panic!("cannot link {}: {e}", link.display()));
+    link
+}
+
+/// Whether `env`, or this process's environment, selects the OpenTelemetry pipeline.
+pub fn asks_for_opentelemetry(env: &[(String, String)]) -> bool {
+    let otel = |v: &str| {
+        let v = v.trim();
+        v.eq_ignore_ascii_case("opentelemetry") || v.eq_ignore_ascii_case("otel")
+    };
+    env.iter()
+        .rev()
+        .find(|(k, _)| k == "DDTRACE_RS_PIPELINE")
+        .map(|(_, v)| otel(v))
+        .unwrap_or_else(|| std::env::var("DDTRACE_RS_PIPELINE").is_ok_and(|v| otel(&v)))
 }
 
 /// The profile directory the test binary itself was built into (`target/debug`).

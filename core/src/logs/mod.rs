@@ -35,7 +35,6 @@ mod format;
 pub use format::CorrelatedFormat;
 
 use crate::config::lookup_flag;
-use std::sync::Arc;
 use tracing_subscriber::fmt::format::{Format, Json};
 
 /// What log lines are correlated with, read from the environment or set in code.
@@ -55,9 +54,12 @@ pub struct LogCorrelation {
     enabled: bool,
     trace_id_128_bit: bool,
     /// Used on the OpenTelemetry pipeline; the native one has them in each trace.
-    service: Arc<str>,
-    env: Arc<str>,
-    version: Arc<str>,
+    #[cfg(feature = "opentelemetry")]
+    service: std::sync::Arc<str>,
+    #[cfg(feature = "opentelemetry")]
+    env: std::sync::Arc<str>,
+    #[cfg(feature = "opentelemetry")]
+    version: std::sync::Arc<str>,
 }
 
 impl LogCorrelation {
@@ -70,23 +72,25 @@ impl LogCorrelation {
 
     pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> LogCorrelation {
         let flag = |name: &str, default: bool| lookup_flag(&lookup, name, default);
-        let text = |name: &str| -> Arc<str> {
-            Arc::from(
+        #[cfg(feature = "opentelemetry")]
+        let text = |name: &str| -> std::sync::Arc<str> {
+            std::sync::Arc::from(
                 lookup(name)
                     .map(|v| v.trim().to_string())
                     .unwrap_or_default(),
             )
         };
-        let service = text("DD_SERVICE");
         LogCorrelation {
             enabled: flag("DD_LOGS_INJECTION", true),
             trace_id_128_bit: flag("DD_TRACE_128_BIT_TRACEID_LOGGING_ENABLED", true),
-            service: if service.is_empty() {
-                Arc::from(crate::native::DEFAULT_SERVICE)
-            } else {
-                service
+            #[cfg(feature = "opentelemetry")]
+            service: match text("DD_SERVICE") {
+                service if service.is_empty() => crate::native::DEFAULT_SERVICE.into(),
+                service => service,
             },
+            #[cfg(feature = "opentelemetry")]
             env: text("DD_ENV"),
+            #[cfg(feature = "opentelemetry")]
             version: text("DD_VERSION"),
         }
     }
@@ -158,6 +162,7 @@ pub(crate) enum Ids {
     /// A native span: its trace has the service, env and version.
     Native(crate::native::Current),
     /// An OpenTelemetry span: the settings have them.
+    #[cfg(feature = "opentelemetry")]
     OpenTelemetry { trace_id: u128, span_id: u64 },
 }
 
@@ -168,6 +173,18 @@ impl Ids {
         if let Some(current) = crate::native::Current::get() {
             return Some(Ids::Native(current));
         }
+        Self::opentelemetry()
+    }
+
+    /// The OpenTelemetry pipeline's current span, when that pipeline is installed.
+    #[cfg(not(feature = "opentelemetry"))]
+    fn opentelemetry() -> Option<Ids> {
+        None
+    }
+
+    /// The OpenTelemetry pipeline's current span, when that pipeline is installed.
+    #[cfg(feature = "opentelemetry")]
+    fn opentelemetry() -> Option<Ids> {
         if !crate::pipeline::is_installed() {
             return None;
         }
@@ -188,6 +205,7 @@ impl Ids {
     pub(crate) fn trace_id(&self) -> u128 {
         match self {
             Ids::Native(current) => current.trace.trace_id(),
+            #[cfg(feature = "opentelemetry")]
             Ids::OpenTelemetry { trace_id, .. } => *trace_id,
         }
     }
@@ -195,11 +213,13 @@ impl Ids {
     pub(crate) fn span_id(&self) -> u64 {
         match self {
             Ids::Native(current) => current.span_id,
+            #[cfg(feature = "opentelemetry")]
             Ids::OpenTelemetry { span_id, .. } => *span_id,
         }
     }
 
-    /// Service, env and version.
+    /// Service, env and version (from `settings` on the OpenTelemetry pipeline).
+    #[cfg_attr(not(feature = "opentelemetry"), allow(unused_variables))]
     pub(crate) fn unified<'a>(&'a self, settings: &'a LogCorrelation) -> [&'a str; 3] {
         match self {
             Ids::Native(current) => {
@@ -209,6 +229,7 @@ impl Ids {
                 };
                 [s.service.as_str(), text(&s.env), text(&s.version)]
             }
+            #[cfg(feature = "opentelemetry")]
             Ids::OpenTelemetry { .. } => [&settings.service, &settings.env, &settings.version],
         }
     }

@@ -3,7 +3,7 @@
 //! with no OpenTelemetry SDK in between.
 //!
 //! [`crate::init`] installs it unless `DDTRACE_RS_PIPELINE=opentelemetry` asks for the
-//! OpenTelemetry pipeline. Request spans, their propagation, outgoing requests made through
+//! OpenTelemetry pipeline (built with the `opentelemetry` feature). Request spans, their propagation, outgoing requests made through
 //! [`crate::ClientSpan`] and `tracing` spans inside a request are native.
 
 mod attributes;
@@ -12,6 +12,7 @@ mod current;
 mod layer;
 mod settings;
 
+#[cfg(all(feature = "opentelemetry", feature = "tracing-bridge"))]
 pub(crate) use settings::DEFAULT_SERVICE;
 
 pub(crate) use attributes::{apply, key_text, text, value_text, StaticTags};
@@ -35,6 +36,9 @@ pub(crate) const PIPELINE_VAR: &str = "DDTRACE_RS_PIPELINE";
 /// Whether `init` installs the native pipeline: unless `DDTRACE_RS_PIPELINE` names the
 /// OpenTelemetry one (`opentelemetry` or `otel`). Any other value is reported once and the
 /// native pipeline is used.
+///
+/// Without the `opentelemetry` feature the OpenTelemetry pipeline is not built: asking for it
+/// is reported once, and the native pipeline is used.
 pub(crate) fn requested() -> bool {
     let value = std::env::var(PIPELINE_VAR).ok();
     let (native, known) = choose(value.as_deref());
@@ -44,6 +48,14 @@ pub(crate) fn requested() -> bool {
             value.as_deref().unwrap_or(""),
             "expected native or opentelemetry; using the native pipeline",
         );
+    }
+    if !native && cfg!(not(feature = "opentelemetry")) {
+        crate::config::warn_env(
+            PIPELINE_VAR,
+            value.as_deref().unwrap_or(""),
+            "this build has no OpenTelemetry pipeline (ddtrace-core's `opentelemetry` feature); using the native pipeline",
+        );
+        return true;
     }
     native
 }

@@ -58,6 +58,7 @@ impl Env {
         }
     }
 
+    #[cfg(feature = "tracing-bridge")]
     pub(super) fn url(&self) -> &str {
         &self.url
     }

@@ -41,7 +41,7 @@ fn run_app<T>(
     environment: &[(String, String)],
     drive: impl FnOnce(&App) -> T,
 ) -> (T, Stopped, Spans, String) {
-    let binary = app::build(spec);
+    let binary = app::build_for(spec, environment);
     let service = unique_service(spec, group);
     let mut app = App::start(&binary, &agent.url(), &service, environment);
     let out = drive(&app);

@@ -1,30 +1,38 @@
 //! Installing the Datadog pipeline, and the tracer request spans are started with.
+//!
+//! The Datadog-native pipeline is always here; the OpenTelemetry one (`datadog-opentelemetry`)
+//! only with the `opentelemetry` cargo feature (`otel.rs`).
 
-use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer, TracerProvider as _};
+#[cfg(feature = "opentelemetry")]
+mod otel;
+
+#[cfg(feature = "opentelemetry")]
+pub use otel::{init_for_benches, init_with};
+
+use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer};
 use opentelemetry::{global, Context, KeyValue};
-use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+#[cfg(feature = "tracing-bridge")]
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::RwLock;
 use std::time::Duration;
-
-/// The tracer of the installed pipeline. Kept here rather than fetched from the global
-/// provider per request: that would box every span and clone the provider each time.
-static TRACER: RwLock<Option<SdkTracer>> = RwLock::new(None);
-
-/// Whether [`init`] installed the pipeline: read on every request, so an atomic rather than a
-/// second look through the lock.
-static INSTALLED: AtomicBool = AtomicBool::new(false);
 
 /// The instrumentation scope of request spans: none. The pipeline's exporter turns a scope
 /// name into an `otel.scope.name` tag on every span, which Datadog's tracers never send; an
 /// empty name keeps the request span's tags theirs and spares the exporter that tag's work.
 const SCOPE: &str = "";
 
-/// True once [`init`] installed the Datadog pipeline (and so its propagator).
+/// True once [`init_with`] installed the OpenTelemetry pipeline (and so its propagator).
+#[cfg(feature = "opentelemetry")]
+pub(crate) use otel::is_installed;
+
+/// Without the `opentelemetry` feature there is no OpenTelemetry pipeline to install.
+#[cfg(not(feature = "opentelemetry"))]
 pub(crate) fn is_installed() -> bool {
-    INSTALLED.load(Ordering::Acquire)
+    false
 }
 
+/// An OpenTelemetry span, for a request when the native pipeline is not installed: on the
+/// OpenTelemetry pipeline's tracer, or on whatever provider the application installed (none:
+/// OpenTelemetry's no-op).
 pub(crate) fn start_span(
     name: &'static str,
     kind: SpanKind,
@@ -34,13 +42,13 @@ pub(crate) fn start_span(
     let builder = SpanBuilder::from_name(name)
         .with_kind(kind)
         .with_attributes(attrs);
-    let guard = TRACER.read().unwrap_or_else(|p| p.into_inner());
     let cx = handler_context(parent);
-    match guard.as_ref() {
-        Some(tracer) => cx.with_span(tracer.build_with_context(builder, parent)),
-        // Not installed through `init`: use whatever provider the application installed.
-        None => cx.with_span(global::tracer(SCOPE).build_with_context(builder, parent)),
-    }
+    #[cfg(feature = "opentelemetry")]
+    let builder = match otel::start(builder, parent) {
+        Ok(span) => return cx.with_span(span),
+        Err(builder) => builder,
+    };
+    cx.with_span(global::tracer(SCOPE).build_with_context(builder, parent))
 }
 
 /// The context a request's handler runs in: the extracted parent's baggage, and nothing else
@@ -76,7 +84,8 @@ fn handler_context(parent: &Context) -> Context {
 #[must_use = "the pipeline shuts down when the guard is dropped"]
 #[derive(Debug)]
 pub struct TracerGuard {
-    provider: Option<SdkTracerProvider>,
+    #[cfg(feature = "opentelemetry")]
+    provider: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
     /// The Datadog-native pipeline's exporter, when that pipeline is installed.
     native: Option<std::sync::Arc<crate::export::Exporter>>,
     timeout: Duration,
@@ -89,8 +98,10 @@ impl TracerGuard {
         self
     }
 
-    /// The installed tracer provider, for code that wants its own tracers.
-    pub fn provider(&self) -> Option<&SdkTracerProvider> {
+    /// The installed OpenTelemetry tracer provider (the `opentelemetry` feature's pipeline),
+    /// for code that wants its own tracers.
+    #[cfg(feature = "opentelemetry")]
+    pub fn provider(&self) -> Option<&opentelemetry_sdk::trace::SdkTracerProvider> {
         self.provider.as_ref()
     }
 
@@ -100,6 +111,7 @@ impl TracerGuard {
         if let Some(exporter) = &self.native {
             exporter.flush(self.timeout);
         }
+        #[cfg(feature = "opentelemetry")]
         if let Some(provider) = &self.provider {
             let _ = provider.force_flush();
         }
@@ -122,14 +134,9 @@ impl TracerGuard {
                 );
             }
         }
+        #[cfg(feature = "opentelemetry")]
         if let Some(provider) = self.provider.take() {
-            let mut slot = TRACER.write().unwrap_or_else(|p| p.into_inner());
-            *slot = None;
-            INSTALLED.store(false, Ordering::Release);
-            drop(slot);
-            if let Err(e) = provider.shutdown_with_timeout(self.timeout) {
-                tracing::warn!(target: "ddtrace", "shutting the Datadog pipeline down: {e}");
-            }
+            otel::shutdown(provider, self.timeout);
         }
     }
 }
@@ -163,78 +170,54 @@ impl Drop for TracerGuard {
 /// }
 /// ```
 pub fn init() -> TracerGuard {
-    if crate::native::requested() {
-        match crate::native::install() {
-            Ok(exporter) => {
-                #[cfg(feature = "tracing-bridge")]
-                install_subscriber(None, false);
-                return TracerGuard {
-                    provider: None,
-                    native: Some(exporter),
-                    timeout: Duration::from_secs(5),
-                };
+    #[cfg(feature = "opentelemetry")]
+    if !crate::native::requested() {
+        return init_with(datadog_opentelemetry::configuration::Config::builder().build());
+    }
+    #[cfg(not(feature = "opentelemetry"))]
+    crate::native::requested();
+    match crate::native::install() {
+        Ok(exporter) => {
+            #[cfg(feature = "tracing-bridge")]
+            install_subscriber(None, false);
+            TracerGuard {
+                #[cfg(feature = "opentelemetry")]
+                provider: None,
+                native: Some(exporter),
+                timeout: Duration::from_secs(5),
             }
-            Err(e) => tracing::warn!(
+        }
+        #[cfg(feature = "opentelemetry")]
+        Err(e) => {
+            tracing::warn!(
                 target: "ddtrace",
                 "the native pipeline could not start ({e}); using the OpenTelemetry pipeline"
-            ),
+            );
+            init_with(datadog_opentelemetry::configuration::Config::builder().build())
+        }
+        #[cfg(not(feature = "opentelemetry"))]
+        Err(e) => {
+            tracing::warn!(
+                target: "ddtrace",
+                "the Datadog pipeline could not start ({e}); no trace will be sent"
+            );
+            TracerGuard {
+                native: None,
+                timeout: Duration::from_secs(5),
+            }
         }
     }
-    init_with(datadog_opentelemetry::configuration::Config::builder().build())
-}
-
-/// Installs the OpenTelemetry pipeline (`datadog-opentelemetry`) with a configuration built
-/// in code, as the global OpenTelemetry tracer provider and propagator: for applications whose
-/// own code uses the OpenTelemetry API.
-///
-/// ```no_run
-/// use ddtrace_core::datadog_opentelemetry::configuration::Config;
-///
-/// let mut builder = Config::builder();
-/// builder.set_service("shop-api".to_string()).set_env("staging".to_string());
-/// let _guard = ddtrace_core::init_with(builder.build());
-/// ```
-pub fn init_with(config: datadog_opentelemetry::configuration::Config) -> TracerGuard {
-    #[cfg(feature = "tracing-bridge")]
-    crate::outage::set_agent_url(&config.trace_agent_url());
-    #[cfg(feature = "tracing-bridge")]
-    let pipeline_diagnostics = pipeline_diagnostics_asked(&config);
-    let provider = datadog_opentelemetry::tracing().with_config(config).init();
-    let tracer = provider.tracer(SCOPE);
-    *TRACER.write().unwrap_or_else(|p| p.into_inner()) = Some(tracer);
-    INSTALLED.store(true, Ordering::Release);
-    #[cfg(feature = "tracing-bridge")]
-    install_subscriber(Some(&provider), pipeline_diagnostics);
-    TracerGuard {
-        provider: Some(provider),
-        native: None,
-        timeout: Duration::from_secs(5),
-    }
-}
-
-/// Both pipelines in one process, for benches that compare this project's request spans (on
-/// the native pipeline, `init`'s default) with OpenTelemetry peers (on the OpenTelemetry
-/// pipeline `config` installs) side by side. Not for applications: OpenTelemetry spans do not
-/// nest under native request spans.
-#[doc(hidden)]
-pub fn init_for_benches(config: datadog_opentelemetry::configuration::Config) -> TracerGuard {
-    let mut guard = init_with(config);
-    match crate::native::install() {
-        Ok(exporter) => guard.native = Some(exporter),
-        Err(e) => tracing::warn!(target: "ddtrace", "the native pipeline could not start ({e})"),
-    }
-    guard
 }
 
 /// The `tracing` layer for applications that build their own subscriber.
 ///
 /// On the Datadog-native pipeline (the default) it may be built before or after [`init`].
-/// On the OpenTelemetry pipeline it binds to the pipeline installed when it is built: build
-/// it after [`init_with`] there.
+/// On the OpenTelemetry pipeline (the `opentelemetry` feature) it binds to the pipeline
+/// installed when it is built: build it after `init_with` there.
 ///
 /// It is two layers in one:
-/// - tracing-opentelemetry bound to the installed pipeline, so `#[instrument]` spans nest under
-///   request spans;
+/// - the one that makes `#[instrument]` spans children of request spans (on the OpenTelemetry
+///   pipeline, tracing-opentelemetry bound to it);
 /// - the agent watcher: one `ddtrace` warning when traces stop reaching the Datadog Agent and one
 ///   `ddtrace` info line when they reach it again, where the pipeline itself reports every
 ///   failed payload (target `libdd_data_pipeline`, about once a second during an outage: filter
@@ -266,35 +249,27 @@ where
     // The native layer works whenever the native pipeline runs, installed before or after
     // this call (outside a trace it records nothing). The OpenTelemetry layer binds to the
     // pipeline installed now.
-    let otel = is_installed()
-        .then(|| tracing_opentelemetry::layer().with_tracer(global::tracer("tracing")));
-    Layer::and_then(
-        Layer::and_then(otel, crate::native::NativeLayer),
-        crate::outage::layer(),
-    )
+    #[cfg(feature = "opentelemetry")]
+    let native = Layer::and_then(otel::tracing_layer(), crate::native::NativeLayer);
+    #[cfg(not(feature = "opentelemetry"))]
+    let native = crate::native::NativeLayer;
+    Layer::and_then(native, crate::outage::layer())
 }
 
-/// Whether the user asked for the pipeline's own diagnostics: `DD_LOG_LEVEL` set, or a level
-/// above the default set in code.
-///
-/// Not by default, because even at its default level (errors) the pipeline logs one line per
-/// request whose propagation headers are malformed ("propagation headers present but no
-/// configured extractor could recover a real trace"): any client could flood the log.
+/// The layer that turns `tracing` spans into the OpenTelemetry pipeline's spans, when that
+/// pipeline is the one installed.
 #[cfg(feature = "tracing-bridge")]
-fn pipeline_diagnostics_asked(config: &datadog_opentelemetry::configuration::Config) -> bool {
-    use datadog_opentelemetry::log::LevelFilter;
-    std::env::var_os("DD_LOG_LEVEL").is_some_and(|v| !v.is_empty())
-        || *config.log_level_filter() > LevelFilter::Error
-}
+type OtelLayer = Box<dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync>;
 
+/// Installs `init`'s subscriber: `otel` on the OpenTelemetry pipeline, the native layer
+/// otherwise; `pipeline_diagnostics` lets that pipeline's own lines through.
 #[cfg(feature = "tracing-bridge")]
-fn install_subscriber(provider: Option<&SdkTracerProvider>, pipeline_diagnostics: bool) {
+fn install_subscriber(otel: Option<OtelLayer>, pipeline_diagnostics: bool) {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::Layer;
 
-    let otel = provider.map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("tracing")));
-    let native = provider.is_none().then(crate::native::NativeLayer::default);
+    let native = otel.is_none().then(crate::native::NativeLayer::default);
     // This project's lines (configuration warnings, the agent watcher's), and the pipeline's
     // own diagnostics only when asked for (`DD_LOG_LEVEL` selects which). The exporter's
     // per-payload events (`libdd_data_pipeline`) stay out: the watcher says the same once per
