@@ -30,8 +30,9 @@ misreported=0
 printf '%-6s %-5s %9s %10s %16s %12s %9s\n' minute agent requests failures "spans received" "RSS KiB" "log lines"
 for minute in $(seq 1 "$minutes"); do
   for phase in up down; do
-    if [ "$phase" = up ]; then start_sink "$agent_port" up; fi
+    # Counted before the agent comes back: the first send after that may say so at once.
     w0=$(count "$warning"); b0=$(count "$back_line")
+    if [ "$phase" = up ]; then start_sink "$agent_port" up; fi
     t0=$(now_ns)
     out=$(paced_wrk 27 "$rate" "$url")
     t1=$(now_ns)

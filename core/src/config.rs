@@ -566,6 +566,13 @@ impl<T> ConfigBuilder<T> {
     /// `false` makes the integration a pass-through: no request is traced. The environment
     /// does the same with `DD_TRACE_<INTEGRATION>_ENABLED=false` (`DD_TRACE_AXUM_ENABLED`,
     /// `DD_TRACE_ACTIX_WEB_ENABLED`, …), which wins over this setting.
+    ///
+    /// ```
+    /// // Traced only where the deployment says so.
+    /// let traced = std::env::var("APP_TRACED").map_or(true, |v| v != "0");
+    /// let config = ddtrace_core::Config::builder().enabled(traced).build().unwrap();
+    /// # let _ = config;
+    /// ```
     pub fn enabled(mut self, enabled: bool) -> Self {
         self.base.enabled = enabled;
         self
