@@ -9,7 +9,6 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError};
 use ddtrace_actix_web::DatadogTracing;
 use ddtrace_examples::{log_marker, log_started, outbound, query_pairs, w3c_harness, W3cCall};
 use std::time::Duration;
-use tracing::instrument;
 
 async fn user(id: web::Path<String>) -> String {
     format!("user {id}")
@@ -40,28 +39,11 @@ async fn panic_route() -> &'static str {
 }
 
 async fn stream() -> HttpResponse {
-    let chunks = futures_util::stream::unfold(0u8, |i| async move {
-        if i == 5 {
-            return None;
-        }
-        if i > 0 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Some((
-            Ok::<_, std::io::Error>(Bytes::from(format!("chunk {i}\n"))),
-            i + 1,
-        ))
-    });
-    HttpResponse::Ok().streaming(chunks)
-}
-
-#[instrument(name = "child.work")]
-async fn child_work() {
-    tokio::time::sleep(Duration::from_millis(10)).await;
+    HttpResponse::Ok().streaming(ddtrace_examples::chunks())
 }
 
 async fn child() -> &'static str {
-    child_work().await;
+    ddtrace_examples::child_work().await;
     "ok"
 }
 
@@ -102,10 +84,7 @@ async fn w3c(calls: web::Json<Vec<W3cCall>>) -> HttpResponse {
 async fn main() -> std::io::Result<()> {
     let guard = ddtrace_core::init().with_shutdown_timeout(Duration::from_secs(3));
     log_started();
-    let port = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse::<u16>().ok())
-        .unwrap_or(8080);
+    let port = ddtrace_examples::port();
     // Built once (configuration read and validated once), cloned into every worker.
     let tracing = ddtrace_examples::integration(DatadogTracing::new, DatadogTracing::builder);
     let served = HttpServer::new(move || {

@@ -12,7 +12,6 @@ use poem::listener::TcpListener;
 use poem::web::{Json, Path};
 use poem::{get, handler, post, Body, EndpointExt, Request, Response, Route, Server};
 use std::time::Duration;
-use tracing::instrument;
 
 #[handler]
 fn user(Path(id): Path<String>) -> String {
@@ -54,29 +53,12 @@ fn panic_route() -> &'static str {
 
 #[handler]
 fn stream() -> Body {
-    let chunks = futures_util::stream::unfold(0u8, |i| async move {
-        if i == 5 {
-            return None;
-        }
-        if i > 0 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Some((
-            Ok::<_, std::io::Error>(bytes::Bytes::from(format!("chunk {i}\n"))),
-            i + 1,
-        ))
-    });
-    Body::from_bytes_stream(chunks)
-}
-
-#[instrument(name = "child.work")]
-async fn child_work() {
-    tokio::time::sleep(Duration::from_millis(10)).await;
+    Body::from_bytes_stream(ddtrace_examples::chunks())
 }
 
 #[handler]
 async fn child() -> &'static str {
-    child_work().await;
+    ddtrace_examples::child_work().await;
     "ok"
 }
 
@@ -119,10 +101,7 @@ async fn w3c(Json(calls): Json<Vec<W3cCall>>) -> StatusCode {
 async fn main() -> std::io::Result<()> {
     let guard = ddtrace_core::init().with_shutdown_timeout(Duration::from_secs(3));
     log_started();
-    let port = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse::<u16>().ok())
-        .unwrap_or(8080);
+    let port = ddtrace_examples::port();
     let app = Route::new()
         .at("/users/:id", get(user))
         .at("/status/:code", get(status))

@@ -15,7 +15,6 @@ use rocket::response::{self, Responder, Response};
 use rocket::{get, post, routes};
 use std::io::Cursor;
 use std::time::Duration;
-use tracing::instrument;
 
 #[get("/users/<id>")]
 fn user(id: &str) -> String {
@@ -73,14 +72,9 @@ fn stream() -> TextStream![String] {
     }
 }
 
-#[instrument(name = "child.work")]
-async fn child_work() {
-    rocket::tokio::time::sleep(Duration::from_millis(10)).await;
-}
-
 #[get("/child")]
 async fn child() -> &'static str {
-    child_work().await;
+    ddtrace_examples::child_work().await;
     "ok"
 }
 
@@ -145,10 +139,7 @@ async fn w3c(body: Vec<u8>) -> Status {
 async fn main() -> Result<(), Box<rocket::Error>> {
     let guard = ddtrace_core::init().with_shutdown_timeout(Duration::from_secs(3));
     log_started();
-    let port = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse::<u16>().ok())
-        .unwrap_or(8080);
+    let port = ddtrace_examples::port();
     let config = rocket::Config {
         port,
         address: std::net::Ipv4Addr::LOCALHOST.into(),

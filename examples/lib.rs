@@ -141,3 +141,32 @@ pub fn integration<T>(new: fn() -> T, builder: fn() -> ddtrace_core::ConfigBuild
         }
     }
 }
+
+/// `GET /stream`'s body: `chunk 0\n` to `chunk 4\n`, 100 ms apart, so the request span, which
+/// ends with the body, lasts at least 400 ms.
+pub fn chunks() -> impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send {
+    futures_util::stream::unfold(0u8, |i| async move {
+        if i == 5 {
+            return None;
+        }
+        if i > 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Some((Ok(bytes::Bytes::from(format!("chunk {i}\n"))), i + 1))
+    })
+}
+
+/// `GET /child`'s work: a `tracing` span named `child.work` (10 ms), which must arrive as a
+/// child of the request span with that operation name.
+#[tracing::instrument(name = "child.work")]
+pub async fn child_work() {
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+/// The port a conformance app listens on: `PORT`, or 8080.
+pub fn port() -> u16 {
+    std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or(8080)
+}

@@ -12,7 +12,6 @@ use ddtrace_axum::DatadogLayer;
 use ddtrace_examples::{log_marker, log_started, outbound, shutdown_signal, w3c_harness, W3cCall};
 use std::net::SocketAddr;
 use std::time::Duration;
-use tracing::instrument;
 
 async fn user(Path(id): Path<String>) -> String {
     format!("user {id}")
@@ -51,28 +50,11 @@ async fn panic_route() -> &'static str {
 }
 
 async fn stream() -> Body {
-    let chunks = futures_util::stream::unfold(0u8, |i| async move {
-        if i == 5 {
-            return None;
-        }
-        if i > 0 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Some((
-            Ok::<_, std::io::Error>(Bytes::from(format!("chunk {i}\n"))),
-            i + 1,
-        ))
-    });
-    Body::from_stream(chunks)
-}
-
-#[instrument(name = "child.work")]
-async fn child_work() {
-    tokio::time::sleep(Duration::from_millis(10)).await;
+    Body::from_stream(ddtrace_examples::chunks())
 }
 
 async fn child() -> &'static str {
-    child_work().await;
+    ddtrace_examples::child_work().await;
     "ok"
 }
 
@@ -136,10 +118,7 @@ fn app() -> Router {
 pub async fn serve(name: &str) {
     let guard = ddtrace_core::init().with_shutdown_timeout(Duration::from_secs(3));
     log_started();
-    let port = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse::<u16>().ok())
-        .unwrap_or(8080);
+    let port = ddtrace_examples::port();
     let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
         Ok(l) => l,
         Err(e) => {

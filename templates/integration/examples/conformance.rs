@@ -18,7 +18,6 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::time::Duration;
-use tracing::instrument;
 
 type Body = UnsyncBoxBody<Bytes, std::io::Error>;
 
@@ -44,22 +43,9 @@ impl std::fmt::Display for ConformanceError {
 
 impl std::error::Error for ConformanceError {}
 
-#[instrument(name = "child.work")]
-async fn child_work() {
-    tokio::time::sleep(Duration::from_millis(10)).await;
-}
-
 fn stream() -> Body {
-    let chunks = futures_util::stream::unfold(0u8, |i| async move {
-        if i == 5 {
-            return None;
-        }
-        if i > 0 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Some((Ok::<_, std::io::Error>(Frame::data(Bytes::from(format!("chunk {i}\n")))), i + 1))
-    });
-    UnsyncBoxBody::new(StreamBody::new(chunks.boxed()))
+    let frames = ddtrace_examples::chunks().map(|chunk| chunk.map(Frame::data));
+    UnsyncBoxBody::new(StreamBody::new(frames.boxed()))
 }
 
 /// The hand-written router: which route matched, then its handler.
@@ -86,7 +72,7 @@ async fn app(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
         (&Method::GET, ["panic"]) => panic!("conformance panic"),
         (&Method::GET, ["stream"]) => ("/stream", Response::new(stream())),
         (&Method::GET, ["child"]) => {
-            child_work().await;
+            ddtrace_examples::child_work().await;
             ("/child", Response::new(full("ok")))
         }
         (&Method::GET, ["headers"]) => {
@@ -138,10 +124,7 @@ async fn app(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
 async fn main() -> std::io::Result<()> {
     let guard = ddtrace_core::init().with_shutdown_timeout(Duration::from_secs(3));
     log_started();
-    let port = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse::<u16>().ok())
-        .unwrap_or(8080);
+    let port = ddtrace_examples::port();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let tracing = ddtrace_examples::integration(FooTracing::new, FooTracing::builder);
     let graceful = GracefulShutdown::new();
