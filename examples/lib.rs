@@ -114,7 +114,8 @@ pub async fn shutdown_signal() {
 /// integration takes them from the core's builder, so one definition serves every app):
 ///
 /// - `ignore`: `/users/ignored` gets no span;
-/// - `resource_name`: the `x-resource` header, when sent, is the resource;
+/// - `resource_name`: with an `x-resource` header, the resource is that header, a space and
+///   the matched route template;
 /// - `on_request`: the `x-user-id` header becomes the tag `usr.id`;
 /// - `on_response`: the tag `status.class` (`2xx`, `4xx`, …);
 /// - `error_status`: 404 and 5xx are errors.
@@ -124,7 +125,10 @@ pub fn integration<T>(new: fn() -> T, builder: fn() -> ddtrace_core::ConfigBuild
     }
     let built = builder()
         .ignore(|req| req.path() == "/users/ignored")
-        .resource_name(|req| req.header("x-resource").map(str::to_owned))
+        .resource_name(|req, route| {
+            let resource = req.header("x-resource")?;
+            Some(format!("{resource} {}", route.unwrap_or("(no route)")))
+        })
         .on_request(|req, span| {
             if let Some(user) = req.header("x-user-id") {
                 span.set_tag("usr.id", user);

@@ -417,6 +417,8 @@ pub struct RequestSpan {
     native_route: Option<(BytesString, BytesString)>,
     /// The resource the `resource_name` hook chose.
     resource: Option<String>,
+    /// The request as it arrived, for the `resource_name` hook (only when it is set).
+    resource_head: Option<Box<crate::request_head::OwnedHead>>,
     status: Option<u16>,
     error: Option<ErrorInfo>,
     finished: bool,
@@ -437,6 +439,7 @@ impl RequestSpan {
             route: None,
             native_route: None,
             resource: None,
+            resource_head: None,
             status: None,
             error: None,
             finished: false,
@@ -453,24 +456,28 @@ impl RequestSpan {
             route: None,
             native_route: None,
             resource: None,
+            resource_head: None,
             status: None,
             error: None,
             finished: true,
         }
     }
 
-    /// Runs the `resource_name` and `on_request` hooks on a span that just started.
+    /// Runs the `on_request` hook on a span that just started, and keeps the request for the
+    /// `resource_name` hook, which runs once the route is known.
     fn run_request_hooks<H: HeaderSource + ?Sized>(&mut self, req: &RequestInfo<'_, H>) {
         let shared = self.shared.clone();
         let hooks = &shared.config.hooks;
-        with_head(req, |head| {
-            if let Some(name) = &hooks.resource_name {
-                self.resource = name(head);
-            }
-            if let Some(hook) = &hooks.on_request {
-                self.with_tags(|tags| hook(head, tags));
-            }
-        });
+        if hooks.resource_name.is_some() {
+            self.resource_head = Some(Box::new(crate::request_head::OwnedHead::of(
+                req.path,
+                req.query,
+                req.headers,
+            )));
+        }
+        if let Some(hook) = &hooks.on_request {
+            with_head(req, |head| self.with_tags(|tags| hook(head, tags)));
+        }
     }
 
     /// Runs `f` on the span's tags, on whichever pipeline it is.
@@ -601,6 +608,13 @@ impl RequestSpan {
             return;
         }
         let mut attrs: Vec<KeyValue> = Vec::with_capacity(6);
+        if let Some(name) = self.shared.config.hooks.resource(
+            self.resource_head.take(),
+            &self.method,
+            self.route.as_ref().map(|(route, _)| route.as_str()),
+        ) {
+            self.resource = Some(name);
+        }
         let method = &self.method;
         let resource: StringValue = match (self.route.take(), self.status) {
             (Some((route, resource)), _) => {

@@ -128,6 +128,13 @@ impl RequestSpan {
         let error = recorded
             .filter(|_| is_error || status.is_none())
             .or_else(|| self.error.take());
+        if let Some(name) = self.shared.config.hooks.resource(
+            self.resource_head.take(),
+            &self.method,
+            self.native_route.as_ref().map(|(route, _)| route.as_str()),
+        ) {
+            self.resource = Some(name);
+        }
         let method = &self.method;
         if let Some(data) = span.data() {
             match (self.native_route.take(), status) {

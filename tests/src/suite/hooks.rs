@@ -62,7 +62,9 @@ pub fn hooks(spec: &AppSpec) {
     let users_resource = format!("GET {}", spec.users_route);
     match spans.one_with_meta(REQUEST_ID_TAG, "h-resource") {
         Ok(s) => {
-            report.check(s["resource"] == "users lookup", || {
+            // The hook saw the request's header and the route the framework matched.
+            let expected = format!("users lookup {}", spec.users_route);
+            report.check(s["resource"] == expected.as_str(), || {
                 format!("hooks: resource_name: resource {}", s["resource"])
             });
             meta_eq(&mut report, s, "h-resource", "http.route", spec.users_route);
