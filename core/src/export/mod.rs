@@ -10,6 +10,7 @@
 //! - The agent's answers (its per-service sampling rates) and failures go to a callback.
 
 mod outcome;
+mod reporting;
 
 pub(crate) use outcome::Outcome;
 
@@ -130,14 +131,14 @@ impl Exporter {
             .max_flush_interval(config.flush_interval)
             .flush_threshold_bytes(config.flush_threshold_bytes)
             .max_buffered_bytes(config.max_buffered_bytes);
-        let handler = Box::new(move |result: Result<AgentResponse, _>| {
-            on_outcome(Outcome::from_result(&result));
-        });
-        let (buffer, worker) = TraceBuffer::new(
-            buffer_config,
-            handler,
-            Box::new(DefaultExport::new(exporter, None)),
-        );
+        // Outcomes come from the export operation, which knows whether a send carried spans
+        // (`reporting.rs`); the buffer's handler would also hear of empty forced flushes.
+        let handler = Box::new(|_: Result<AgentResponse, _>| {});
+        let export = reporting::Reporting {
+            inner: DefaultExport::new(exporter, None),
+            on_outcome,
+        };
+        let (buffer, worker) = TraceBuffer::new(buffer_config, handler, Box::new(export));
         // Stopped with the runtime, in `shutdown`.
         let _worker = runtime
             .spawn_worker(worker, false)

@@ -153,6 +153,41 @@ fn an_unreachable_agent_is_reported_and_never_blocks() {
     exporter.shutdown(Duration::from_secs(1));
 }
 
+/// A forced flush of an empty buffer (`flush`, shutdown) sends nothing; libdatadog answers it
+/// `Ok`. Reported as a delivery, it made the outage watcher announce the agent back at every
+/// shutdown during an outage (seen in `scripts/soak.sh`: one "agent back" line too many).
+#[test]
+fn an_empty_flush_is_never_taken_for_a_delivery() {
+    let port = ddtrace_conformance::agent::free_port();
+    let outcomes = Arc::new(Mutex::new(Vec::new()));
+    let seen = outcomes.clone();
+    let config = ExporterConfig {
+        url: format!("http://127.0.0.1:{port}"),
+        ..ExporterConfig::default()
+    };
+    let exporter = Exporter::start(config, Box::new(move |o| seen.lock().unwrap().push(o)))
+        .expect("exporter starts");
+    exporter.send(vec![SpanBytes {
+        name: BytesString::from_static("job"),
+        trace_id: 1,
+        span_id: 1,
+        ..Default::default()
+    }]);
+    exporter.flush(Duration::from_secs(10));
+    // The buffer is empty now: these flushes have nothing to send.
+    exporter.flush(Duration::from_secs(2));
+    exporter.shutdown(Duration::from_secs(2));
+    let outcomes = outcomes.lock().unwrap().clone();
+    assert!(
+        matches!(outcomes.first(), Some(Outcome::Failed(_))),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.iter().all(|o| matches!(o, Outcome::Failed(_))),
+        "nothing reached the agent, yet: {outcomes:?}"
+    );
+}
+
 #[test]
 fn chunks_after_shutdown_are_counted_as_dropped() {
     let port = ddtrace_conformance::agent::free_port();
