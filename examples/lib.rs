@@ -117,7 +117,8 @@ pub async fn shutdown_signal() {
 /// - `resource_name`: with an `x-resource` header, the resource is that header, a space and
 ///   the matched route template;
 /// - `on_request`: the `x-user-id` header becomes the tag `usr.id`;
-/// - `on_response`: the tag `status.class` (`2xx`, `4xx`, …);
+/// - `on_response`: the tag `status.class` (`2xx`, `4xx`, …), and `response.marker` from the
+///   response header `x-conformance` (which `/headers` sets);
 /// - `error_status`: 404 and 5xx are errors.
 pub fn integration<T>(new: fn() -> T, builder: fn() -> ddtrace_core::ConfigBuilder<T>) -> T {
     if std::env::var("CONFORMANCE_HOOKS").as_deref() != Ok("1") {
@@ -134,7 +135,12 @@ pub fn integration<T>(new: fn() -> T, builder: fn() -> ddtrace_core::ConfigBuild
                 span.set_tag("usr.id", user);
             }
         })
-        .on_response(|status, span| span.set_tag("status.class", format!("{}xx", status / 100)))
+        .on_response(|resp, span| {
+            span.set_tag("status.class", format!("{}xx", resp.status() / 100));
+            if let Some(marker) = resp.header("x-conformance") {
+                span.set_tag("response.marker", marker);
+            }
+        })
         .error_status(|status| status == 404 || status >= 500)
         .build();
     match built {

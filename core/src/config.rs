@@ -544,18 +544,25 @@ impl<T> ConfigBuilder<T> {
         self
     }
 
-    /// Adds tags (or changes the error) when the span ends, from the response's status.
+    /// Adds tags (or changes the service, type or error) when the span ends, from the response:
+    /// its status and headers (up to 16 KiB of them; kept only when this hook is set). A
+    /// handler that panicked has status 500 and no headers.
     ///
     /// ```
     /// let config = ddtrace_core::Config::builder()
-    ///     .on_response(|status, span| span.set_tag("status.class", format!("{}xx", status / 100)))
+    ///     .on_response(|resp, span| {
+    ///         span.set_tag("status.class", format!("{}xx", resp.status() / 100));
+    ///         if let Some(cache) = resp.header("x-cache") {
+    ///             span.set_tag("cache.result", cache);
+    ///         }
+    ///     })
     ///     .build()
     ///     .unwrap();
     /// # let _ = config;
     /// ```
     pub fn on_response(
         mut self,
-        hook: impl Fn(u16, &mut crate::SpanTags<'_>) + Send + Sync + 'static,
+        hook: impl Fn(&crate::ResponseHead<'_>, &mut crate::SpanTags<'_>) + Send + Sync + 'static,
     ) -> Self {
         self.base.hooks.on_response = Some(std::sync::Arc::new(hook));
         self

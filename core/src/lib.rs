@@ -68,7 +68,7 @@ pub use pipeline::init_with;
 #[cfg(feature = "tracing-bridge")]
 pub use pipeline::tracing_layer;
 pub use pipeline::{init, TracerGuard};
-pub use request_head::RequestHead;
+pub use request_head::{RequestHead, ResponseHead};
 pub use signal::shutdown_signal;
 pub use span::{
     observe_body_poll, observe_body_poll_with, poll_in_span, InSpan, Integration, RequestInfo,

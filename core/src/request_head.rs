@@ -67,27 +67,17 @@ impl std::fmt::Debug for RequestHead<'_> {
     }
 }
 
-/// The request as it arrived, kept from the span's start to its end for the `resource_name`
-/// hook, which runs once the route is known (at the end for rocket, poem and the template).
-/// Made only when that hook is set.
-#[derive(Debug)]
-pub(crate) struct OwnedHead {
-    path: String,
-    query: Option<String>,
-    /// Text headers, in order, until [`MAX_KEPT_HEADER_BYTES`] of them.
-    headers: Vec<(Box<str>, Box<str>)>,
-}
+/// Text headers kept past the moment a framework hands them on, for a hook that runs later:
+/// names and values up to [`MAX_KEPT_HEADER_BYTES`] in all, so a request or response with huge
+/// or countless headers costs no more.
+#[derive(Debug, Default)]
+pub(crate) struct OwnedHeaders(Vec<(Box<str>, Box<str>)>);
 
-/// How much of the request's headers the `resource_name` hook can see: names and values up to
-/// this many bytes in all, so a request with huge or countless headers costs no more.
+/// How much of a request's or response's headers a later hook can see.
 pub(crate) const MAX_KEPT_HEADER_BYTES: usize = 16 * 1024;
 
-impl OwnedHead {
-    pub(crate) fn of<H: HeaderSource + ?Sized>(
-        path: &str,
-        query: Option<&str>,
-        headers: &H,
-    ) -> Self {
+impl OwnedHeaders {
+    pub(crate) fn of<H: HeaderSource + ?Sized>(headers: &H) -> Self {
         let mut kept = Vec::new();
         let mut bytes = 0;
         for (name, value) in headers.entries() {
@@ -100,10 +90,39 @@ impl OwnedHead {
             }
             kept.push((name.to_ascii_lowercase().into_boxed_str(), value.into()));
         }
+        OwnedHeaders(kept)
+    }
+}
+
+impl FirstHeader for OwnedHeaders {
+    fn first(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| &**v)
+    }
+}
+
+/// The request as it arrived, kept from the span's start to its end for the `resource_name`
+/// hook, which runs once the route is known (at the end for rocket, poem and the template).
+/// Made only when that hook is set.
+#[derive(Debug)]
+pub(crate) struct OwnedHead {
+    path: String,
+    query: Option<String>,
+    headers: OwnedHeaders,
+}
+
+impl OwnedHead {
+    pub(crate) fn of<H: HeaderSource + ?Sized>(
+        path: &str,
+        query: Option<&str>,
+        headers: &H,
+    ) -> Self {
         OwnedHead {
             path: path.to_string(),
             query: query.map(str::to_string),
-            headers: kept,
+            headers: OwnedHeaders::of(headers),
         }
     }
 
@@ -113,24 +132,56 @@ impl OwnedHead {
             method,
             path: &self.path,
             query: self.query.as_deref(),
-            headers: self,
+            headers: &self.headers,
         }
     }
 }
 
-impl FirstHeader for OwnedHead {
-    fn first(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| &**v)
+/// A response as the `on_response` hook sees it: its status and headers, whatever the
+/// framework.
+///
+/// ```
+/// use ddtrace_core::ResponseHead;
+///
+/// fn cache_tag(resp: &ResponseHead<'_>) -> String {
+///     match resp.header("x-cache") {
+///         Some(cache) => cache.to_string(),
+///         None if resp.status() == 304 => "revalidated".to_string(),
+///         None => "none".to_string(),
+///     }
+/// }
+/// # let _ = cache_tag;
+/// ```
+pub struct ResponseHead<'a> {
+    pub(crate) status: u16,
+    pub(crate) headers: &'a dyn FirstHeader,
+}
+
+impl ResponseHead<'_> {
+    /// The status code (`200`); 500 for a handler that panicked.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The first value of header `name` (any case), when it is text. Headers are kept up to
+    /// 16 KiB; a response that never reached the integration (a panic) has none.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.first(name)
+    }
+}
+
+impl std::fmt::Debug for ResponseHead<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseHead")
+            .field("status", &self.status)
+            .finish_non_exhaustive()
     }
 }
 
 type IgnoreFn = dyn Fn(&RequestHead<'_>) -> bool + Send + Sync;
 type ResourceFn = dyn Fn(&RequestHead<'_>, Option<&str>) -> Option<String> + Send + Sync;
 type OnRequestFn = dyn Fn(&RequestHead<'_>, &mut crate::SpanTags<'_>) + Send + Sync;
-type OnResponseFn = dyn Fn(u16, &mut crate::SpanTags<'_>) + Send + Sync;
+type OnResponseFn = dyn Fn(&ResponseHead<'_>, &mut crate::SpanTags<'_>) + Send + Sync;
 type ErrorStatusFn = dyn Fn(u16) -> bool + Send + Sync;
 
 /// The hooks set in code (`ConfigBuilder::ignore` and its siblings), shared by every clone of
@@ -192,10 +243,10 @@ mod tests {
             headers.insert(name, "v".repeat(100).parse().unwrap());
         }
         let head = OwnedHead::of("/graphql", Some("q=1"), &headers);
-        let kept: usize = head.headers.iter().map(|(n, v)| n.len() + v.len()).sum();
+        let kept: usize = head.headers.0.iter().map(|(n, v)| n.len() + v.len()).sum();
         assert!(kept <= MAX_KEPT_HEADER_BYTES, "{kept} bytes kept");
-        assert_eq!(head.first("x-operation"), Some("GetUser"));
-        assert_eq!(head.first("x-binary"), None, "not text: left out");
+        assert_eq!(head.headers.first("x-operation"), Some("GetUser"));
+        assert_eq!(head.headers.first("x-binary"), None, "not text: left out");
         let view = head.view("POST");
         assert_eq!(
             (view.method(), view.path(), view.query()),

@@ -29,7 +29,12 @@ fn ignore_resource_name_on_request_on_response_and_error_status_shape_the_spans_
                 span.set_tag("usr.id", user);
             }
         })
-        .on_response(|status, span| span.set_tag("status.class", format!("{}xx", status / 100)))
+        .on_response(|resp, span| {
+            span.set_tag("status.class", format!("{}xx", resp.status() / 100));
+            if let Some(cache) = resp.header("x-cache") {
+                span.set_tag("cache.result", cache);
+            }
+        })
         .error_status(|status| status == 404)
         .build()
         .unwrap();
@@ -39,7 +44,11 @@ fn ignore_resource_name_on_request_on_response_and_error_status_shape_the_spans_
         if let Some(route) = route {
             span.set_route(route);
         }
-        span.record_status(status, &http::HeaderMap::new());
+        // Every response says whether it came from the cache; the hook reads it.
+        let mut response = http::HeaderMap::new();
+        let cache = if status == 200 { "hit" } else { "miss" };
+        response.insert("x-cache", cache.parse().unwrap());
+        span.record_status(status, &response);
         span.finish();
     };
     run(request("/healthz", &[]), Some("/healthz"), 200);
@@ -72,6 +81,10 @@ fn ignore_resource_name_on_request_on_response_and_error_status_shape_the_spans_
     assert_eq!(graphql["resource"], "graphql GetUser");
     assert_eq!(graphql["meta"]["usr.id"], "7");
     assert_eq!(graphql["meta"]["status.class"], "2xx");
+    assert_eq!(
+        graphql["meta"]["cache.result"], "hit",
+        "on_response reads the response"
+    );
     assert_eq!(graphql["error"].as_i64().unwrap_or(0), 0);
     let users = by_path("/users/1").unwrap();
     assert_eq!(users["resource"], "GET /users/{id}");

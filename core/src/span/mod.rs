@@ -419,6 +419,8 @@ pub struct RequestSpan {
     resource: Option<String>,
     /// The request as it arrived, for the `resource_name` hook (only when it is set).
     resource_head: Option<Box<crate::request_head::OwnedHead>>,
+    /// The response's headers, for the `on_response` hook (only when it is set).
+    response_headers: Option<Box<crate::request_head::OwnedHeaders>>,
     status: Option<u16>,
     error: Option<ErrorInfo>,
     finished: bool,
@@ -440,6 +442,7 @@ impl RequestSpan {
             native_route: None,
             resource: None,
             resource_head: None,
+            response_headers: None,
             status: None,
             error: None,
             finished: false,
@@ -457,6 +460,7 @@ impl RequestSpan {
             native_route: None,
             resource: None,
             resource_head: None,
+            response_headers: None,
             status: None,
             error: None,
             finished: true,
@@ -569,6 +573,9 @@ impl RequestSpan {
             return;
         }
         self.status = Some(status);
+        if self.shared.config.hooks.on_response.is_some() {
+            self.response_headers = Some(Box::new(crate::request_head::OwnedHeaders::of(headers)));
+        }
         let tags = &self.shared.config.header_tags;
         if !tags.is_empty() {
             match &mut self.native {
@@ -648,13 +655,19 @@ impl RequestSpan {
             attrs.push(KeyValue::new("datadog.error", 1_i64));
             error_status = Some(String::new());
         }
+        let response_headers = self.response_headers.take().unwrap_or_default();
         let span = self.context().span();
         span.set_attributes(attrs);
         if let Some(description) = error_status {
             span.set_status(Status::error(description));
         }
         if let (Some(hook), Some(status)) = (&self.shared.config.hooks.on_response, self.status) {
-            hook(status, &mut SpanTags::opentelemetry(self.context().span()));
+            let headers = response_headers;
+            let resp = crate::ResponseHead {
+                status,
+                headers: &*headers,
+            };
+            hook(&resp, &mut SpanTags::opentelemetry(self.context().span()));
         }
         span.end();
     }

@@ -165,7 +165,12 @@ impl RequestSpan {
                 data.resource = BytesString::from_string(resource);
             }
             if let (Some(hook), Some(status)) = (&self.shared.config.hooks.on_response, status) {
-                hook(status, &mut super::SpanTags::native(data));
+                let headers = self.response_headers.take().unwrap_or_default();
+                let resp = crate::ResponseHead {
+                    status,
+                    headers: &*headers,
+                };
+                hook(&resp, &mut super::SpanTags::native(data));
             }
         }
         span.finish();

@@ -12,8 +12,8 @@ use opentelemetry::KeyValue;
 ///         span.set_tag("tenant", req.header("x-tenant").unwrap_or("none"));
 ///         span.set_metric("request.priority", 2.0);
 ///     })
-///     .on_response(|status, span| {
-///         if status == 409 {
+///     .on_response(|resp, span| {
+///         if resp.status() == 409 {
 ///             span.set_error("conflict");
 ///         }
 ///     })

@@ -32,6 +32,7 @@ pub fn hooks(spec: &AppSpec) {
             ("h-404", get(app, &status_target(404), "h-404", &[])),
             ("h-400", get(app, &status_target(400), "h-400", &[])),
             ("h-503", get(app, &status_target(503), "h-503", &[])),
+            ("h-headers", get(app, "/headers", "h-headers", &[])),
         ]
     });
     check_stop(&mut report, &stopped);
@@ -107,6 +108,11 @@ pub fn hooks(spec: &AppSpec) {
             }
             Err(e) => report.check(false, || format!("hooks: {id}: {e}")),
         }
+    }
+    // `on_response` sees the response's headers: `/headers` answers `x-conformance: yes`.
+    match spans.one_with_meta(REQUEST_ID_TAG, "h-headers") {
+        Ok(s) => meta_eq(&mut report, s, "h-headers", "response.marker", "yes"),
+        Err(e) => report.check(false, || format!("hooks: h-headers: {e}")),
     }
     report.finish(&format!("{} hooks", spec.framework));
 }
