@@ -22,7 +22,7 @@ pub struct ErrorInfo {
 }
 
 /// An error message is cut to this many bytes.
-const MAX_MESSAGE_LEN: usize = 4096;
+pub(crate) const MAX_MESSAGE_LEN: usize = 4096;
 
 impl ErrorInfo {
     /// An error with an explicit type name and message.

@@ -178,7 +178,7 @@ impl std::fmt::Debug for ResponseHead<'_> {
     }
 }
 
-type IgnoreFn = dyn Fn(&RequestHead<'_>) -> bool + Send + Sync;
+pub(crate) type IgnoreFn = dyn Fn(&RequestHead<'_>) -> bool + Send + Sync;
 type ResourceFn = dyn Fn(&RequestHead<'_>, Option<&str>) -> Option<String> + Send + Sync;
 type OnRequestFn = dyn Fn(&RequestHead<'_>, &mut crate::SpanTags<'_>) + Send + Sync;
 type OnResponseFn = dyn Fn(&ResponseHead<'_>, &mut crate::SpanTags<'_>) + Send + Sync;
@@ -199,6 +199,29 @@ impl Hooks {
     /// Whether any hook needs to see the request when its span starts.
     pub(crate) fn sees_request(&self) -> bool {
         self.resource_name.is_some() || self.on_request.is_some()
+    }
+
+    /// Runs the `on_response` hook, if set, on a span whose response had `status` (none: the
+    /// handler never answered) and the `headers` [`RequestSpan::record_status`] kept.
+    ///
+    /// [`RequestSpan::record_status`]: crate::RequestSpan::record_status
+    pub(crate) fn response(
+        &self,
+        status: Option<u16>,
+        headers: Option<Box<OwnedHeaders>>,
+        tags: &mut crate::SpanTags<'_>,
+    ) {
+        let (Some(hook), Some(status)) = (&self.on_response, status) else {
+            return;
+        };
+        let headers = headers.unwrap_or_default();
+        hook(
+            &ResponseHead {
+                status,
+                headers: &*headers,
+            },
+            tags,
+        );
     }
 
     /// The `resource_name` hook's choice for a request, now that its route is known.

@@ -3,8 +3,9 @@
 //! with no OpenTelemetry SDK in between.
 //!
 //! [`crate::init`] installs it unless `DDTRACE_RS_PIPELINE=opentelemetry` asks for the
-//! OpenTelemetry pipeline (built with the `opentelemetry` feature). Request spans, their propagation, outgoing requests made through
-//! [`crate::ClientSpan`] and `tracing` spans inside a request are native.
+//! OpenTelemetry pipeline (built with the `opentelemetry` feature). Request spans, their
+//! propagation, outgoing requests made through [`crate::ClientSpan`] and `tracing` spans inside
+//! a request are native.
 
 mod attributes;
 mod current;
@@ -34,38 +35,31 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 pub(crate) const PIPELINE_VAR: &str = "DDTRACE_RS_PIPELINE";
 
 /// Whether `init` installs the native pipeline: unless `DDTRACE_RS_PIPELINE` names the
-/// OpenTelemetry one (`opentelemetry` or `otel`). Any other value is reported once and the
-/// native pipeline is used.
-///
-/// Without the `opentelemetry` feature the OpenTelemetry pipeline is not built: asking for it
-/// is reported once, and the native pipeline is used.
+/// OpenTelemetry one (`opentelemetry` or `otel`) and this build has it. Anything else is
+/// reported once and the native pipeline is used.
 pub(crate) fn requested() -> bool {
     let value = std::env::var(PIPELINE_VAR).ok();
-    let (native, known) = choose(value.as_deref());
-    if !known {
-        crate::config::warn_env(
-            PIPELINE_VAR,
-            value.as_deref().unwrap_or(""),
-            "expected native or opentelemetry; using the native pipeline",
-        );
-    }
-    if !native && cfg!(not(feature = "opentelemetry")) {
-        crate::config::warn_env(
-            PIPELINE_VAR,
-            value.as_deref().unwrap_or(""),
-            "this build has no OpenTelemetry pipeline (ddtrace-core's `opentelemetry` feature); using the native pipeline",
-        );
-        return true;
+    let (native, complaint) = choose(value.as_deref(), cfg!(feature = "opentelemetry"));
+    if let Some(complaint) = complaint {
+        crate::config::warn_env(PIPELINE_VAR, value.as_deref().unwrap_or(""), complaint);
     }
     native
 }
 
-/// (native?, a value this project knows) for `DDTRACE_RS_PIPELINE`'s value.
-fn choose(value: Option<&str>) -> (bool, bool) {
+/// (native?, what to report) for `DDTRACE_RS_PIPELINE`'s value, in a build with or without
+/// the OpenTelemetry pipeline (the `opentelemetry` feature).
+fn choose(value: Option<&str>, opentelemetry_built: bool) -> (bool, Option<&'static str>) {
     match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-        None | Some("" | "native") => (true, true),
-        Some("opentelemetry" | "otel") => (false, true),
-        Some(_) => (true, false),
+        None | Some("" | "native") => (true, None),
+        Some("opentelemetry" | "otel") if opentelemetry_built => (false, None),
+        Some("opentelemetry" | "otel") => (
+            true,
+            Some("this build has no OpenTelemetry pipeline (ddtrace-core's `opentelemetry` feature); using the native pipeline"),
+        ),
+        Some(_) => (
+            true,
+            Some("expected native or opentelemetry; using the native pipeline"),
+        ),
     }
 }
 
@@ -115,10 +109,16 @@ pub(crate) fn take_recorded_error(span: &crate::trace::ActiveSpan) -> Option<cra
 mod tests {
     #[test]
     fn the_pipeline_variable() {
-        assert_eq!(super::choose(None), (true, true));
-        assert_eq!(super::choose(Some(" Native ")), (true, true));
-        assert_eq!(super::choose(Some("OpenTelemetry")), (false, true));
-        assert_eq!(super::choose(Some("otel")), (false, true));
-        assert_eq!(super::choose(Some("jaeger")), (true, false));
+        use super::choose;
+        assert_eq!(choose(None, true), (true, None));
+        assert_eq!(choose(Some(" Native "), true), (true, None));
+        assert_eq!(choose(Some("OpenTelemetry"), true), (false, None));
+        assert_eq!(choose(Some("otel"), true), (false, None));
+        assert!(matches!(choose(Some("jaeger"), true), (true, Some(_))));
+        // A build without the feature has only the native pipeline, and says so.
+        assert!(
+            matches!(choose(Some("opentelemetry"), false), (true, Some(c)) if c.contains("feature"))
+        );
+        assert_eq!(choose(None, false), (true, None));
     }
 }

@@ -237,7 +237,7 @@ impl RequestTracer {
             || hooks
                 .ignore
                 .as_ref()
-                .is_some_and(|ignore| ignored(ignore, &req))
+                .is_some_and(|ignore| ignored(&**ignore, &req))
         {
             return RequestSpan::untraced(self.shared.clone());
         }
@@ -249,25 +249,16 @@ impl RequestTracer {
     }
 
     fn start_traced<H: HeaderSource + ?Sized>(&self, req: &RequestInfo<'_, H>) -> RequestSpan {
-        let req = RequestInfo {
-            method: req.method,
-            scheme: req.scheme,
-            authority: req.authority,
-            path: req.path,
-            query: req.query,
-            headers: req.headers,
-            peer_ip: req.peer_ip,
-        };
         let method = method_str(req.method);
         if let Some(settings) = crate::native::installed() {
-            return self.start_native(&settings, &req, method);
+            return self.start_native(&settings, req, method);
         }
         let shared = &self.shared;
         let config = &shared.config;
         let mut attrs = Vec::with_capacity(shared.capacity);
         attrs.extend_from_slice(&shared.static_attrs);
         attrs.push(KeyValue::new("http.method", method.clone()));
-        attrs.push(KeyValue::new("http.url", http_url(&req, config)));
+        attrs.push(KeyValue::new("http.url", http_url(req, config)));
         if let Some(ua) = user_agent(req.headers) {
             let ua = match ua {
                 Ok(ua) => crate::recent::user_agent(ua),
@@ -276,7 +267,7 @@ impl RequestTracer {
             attrs.push(KeyValue::new("http.useragent", ua));
         }
         config.header_tags.push_request(req.headers, &mut attrs);
-        if let Some((client_ip, peer)) = client_ips(&req, config) {
+        if let Some((client_ip, peer)) = client_ips(req, config) {
             if let Some(ip) = client_ip {
                 attrs.push(KeyValue::new("http.client_ip", ip.to_string()));
             }
@@ -334,7 +325,7 @@ fn with_head<H: HeaderSource + ?Sized, T>(
 
 /// Whether the `ignore` hook leaves this request untraced.
 fn ignored<H: HeaderSource + ?Sized>(
-    ignore: &std::sync::Arc<dyn Fn(&crate::RequestHead<'_>) -> bool + Send + Sync>,
+    ignore: &crate::request_head::IgnoreFn,
     req: &RequestInfo<'_, H>,
 ) -> bool {
     with_head(req, |head| ignore(head))
@@ -415,8 +406,6 @@ pub struct RequestSpan {
     route: Option<(StringValue, StringValue)>,
     /// The same, as span text, on the native pipeline.
     native_route: Option<(BytesString, BytesString)>,
-    /// The resource the `resource_name` hook chose.
-    resource: Option<String>,
     /// The request as it arrived, for the `resource_name` hook (only when it is set).
     resource_head: Option<Box<crate::request_head::OwnedHead>>,
     /// The response's headers, for the `on_response` hook (only when it is set).
@@ -440,7 +429,6 @@ impl RequestSpan {
             method,
             route: None,
             native_route: None,
-            resource: None,
             resource_head: None,
             response_headers: None,
             status: None,
@@ -458,7 +446,6 @@ impl RequestSpan {
             method: Cow::Borrowed(""),
             route: None,
             native_route: None,
-            resource: None,
             resource_head: None,
             response_headers: None,
             status: None,
@@ -615,13 +602,11 @@ impl RequestSpan {
             return;
         }
         let mut attrs: Vec<KeyValue> = Vec::with_capacity(6);
-        if let Some(name) = self.shared.config.hooks.resource(
+        let hooked = self.shared.config.hooks.resource(
             self.resource_head.take(),
             &self.method,
             self.route.as_ref().map(|(route, _)| route.as_str()),
-        ) {
-            self.resource = Some(name);
-        }
+        );
         let method = &self.method;
         let resource: StringValue = match (self.route.take(), self.status) {
             (Some((route, resource)), _) => {
@@ -637,7 +622,7 @@ impl RequestSpan {
                 Cow::Owned(method) => StringValue::from(method.clone()),
             },
         };
-        let resource = self.resource.take().map_or(resource, StringValue::from);
+        let resource = hooked.map_or(resource, StringValue::from);
         attrs.push(KeyValue::new("datadog.resource", resource));
         let mut is_error = false;
         if let Some(status) = self.status {
@@ -655,20 +640,17 @@ impl RequestSpan {
             attrs.push(KeyValue::new("datadog.error", 1_i64));
             error_status = Some(String::new());
         }
-        let response_headers = self.response_headers.take().unwrap_or_default();
+        let response_headers = self.response_headers.take();
         let span = self.context().span();
         span.set_attributes(attrs);
         if let Some(description) = error_status {
             span.set_status(Status::error(description));
         }
-        if let (Some(hook), Some(status)) = (&self.shared.config.hooks.on_response, self.status) {
-            let headers = response_headers;
-            let resp = crate::ResponseHead {
-                status,
-                headers: &*headers,
-            };
-            hook(&resp, &mut SpanTags::opentelemetry(self.context().span()));
-        }
+        self.shared.config.hooks.response(
+            self.status,
+            response_headers,
+            &mut SpanTags::opentelemetry(self.context().span()),
+        );
         span.end();
     }
 }

@@ -128,13 +128,11 @@ impl RequestSpan {
         let error = recorded
             .filter(|_| is_error || status.is_none())
             .or_else(|| self.error.take());
-        if let Some(name) = self.shared.config.hooks.resource(
+        let hooked = self.shared.config.hooks.resource(
             self.resource_head.take(),
             &self.method,
             self.native_route.as_ref().map(|(route, _)| route.as_str()),
-        ) {
-            self.resource = Some(name);
-        }
+        );
         let method = &self.method;
         if let Some(data) = span.data() {
             match (self.native_route.take(), status) {
@@ -161,17 +159,14 @@ impl RequestSpan {
                 None if is_error => data.error = 1,
                 None => {}
             }
-            if let Some(resource) = self.resource.take() {
+            if let Some(resource) = hooked {
                 data.resource = BytesString::from_string(resource);
             }
-            if let (Some(hook), Some(status)) = (&self.shared.config.hooks.on_response, status) {
-                let headers = self.response_headers.take().unwrap_or_default();
-                let resp = crate::ResponseHead {
-                    status,
-                    headers: &*headers,
-                };
-                hook(&resp, &mut super::SpanTags::native(data));
-            }
+            self.shared.config.hooks.response(
+                status,
+                self.response_headers.take(),
+                &mut super::SpanTags::native(data),
+            );
         }
         span.finish();
     }

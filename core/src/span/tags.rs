@@ -87,9 +87,10 @@ impl<'a> SpanTags<'a> {
         }
     }
 
-    /// Marks the span as an error with `message`.
+    /// Marks the span as an error with `message` (cut to 4 KiB, as every error message).
     pub fn set_error(&mut self, message: impl Into<String>) {
-        let message = message.into();
+        let mut message = message.into();
+        crate::header_tags::truncate(&mut message, crate::error::MAX_MESSAGE_LEN);
         match &mut self.inner {
             Inner::Native(span) => {
                 span.error = 1;
