@@ -32,6 +32,8 @@ pub struct Config {
     pub(crate) distributed_tracing: bool,
     pub(crate) header_tags: HeaderTags,
     pub(crate) server_error_statuses: StatusRanges,
+    /// gRPC status codes that make a gRPC server span an error.
+    pub(crate) grpc_server_error_statuses: StatusRanges,
     pub(crate) query: QueryObfuscation,
     pub(crate) client_ip_enabled: bool,
     pub(crate) client_ip_header: Option<http::HeaderName>,
@@ -50,6 +52,10 @@ impl Default for Config {
             distributed_tracing: true,
             header_tags: HeaderTags::default(),
             server_error_statuses: StatusRanges::default(),
+            grpc_server_error_statuses: StatusRanges::parse_lenient(
+                crate::grpc::DEFAULT_SERVER_ERROR_STATUSES,
+            )
+            .0,
             query: QueryObfuscation::default(),
             client_ip_enabled: false,
             client_ip_header: None,
@@ -102,6 +108,17 @@ impl Config {
                 );
             }
             config.server_error_statuses = ranges;
+        }
+        if let Some(v) = lookup("DD_GRPC_SERVER_ERROR_STATUSES") {
+            let (ranges, rejected) = StatusRanges::parse_lenient(&v);
+            for item in rejected {
+                warn_env(
+                    "DD_GRPC_SERVER_ERROR_STATUSES",
+                    &v,
+                    &format!("{item:?} is not a status code or range; it is ignored"),
+                );
+            }
+            config.grpc_server_error_statuses = ranges;
         }
         if let Some(v) = lookup("DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP") {
             config.query = match QueryObfuscation::from_pattern(&v) {
@@ -183,6 +200,11 @@ impl Config {
     /// The statuses that mark a request span as an error.
     pub fn server_error_statuses(&self) -> &StatusRanges {
         &self.server_error_statuses
+    }
+
+    /// The gRPC status codes that mark a gRPC server span as an error (default `2-16`).
+    pub fn grpc_server_error_statuses(&self) -> &StatusRanges {
+        &self.grpc_server_error_statuses
     }
 
     /// Whether `http.client_ip` and `network.client.ip` are collected.
@@ -440,6 +462,24 @@ impl<T> ConfigBuilder<T> {
         self
     }
 
+    /// gRPC status codes that make a gRPC server span an error, e.g. `"2-16"` (the default:
+    /// every code but `OK` and `CANCELLED`), as `DD_GRPC_SERVER_ERROR_STATUSES`.
+    ///
+    /// ```
+    /// let config = ddtrace_core::Config::builder()
+    ///     .grpc_server_error_statuses("2-4,6-16")
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(!config.grpc_server_error_statuses().contains(5));
+    /// ```
+    pub fn grpc_server_error_statuses(mut self, spec: &str) -> Self {
+        match spec.parse() {
+            Ok(r) => self.base.grpc_server_error_statuses = r,
+            Err(e) => self.fail(ConfigError::ServerErrorStatuses(e)),
+        }
+        self
+    }
+
     /// The query obfuscation regex; `""` tags the query verbatim.
     pub fn query_obfuscation_regex(mut self, pattern: &str) -> Self {
         match QueryObfuscation::from_pattern(pattern) {
@@ -644,6 +684,7 @@ macro_rules! builder_options_doc {
 | [`header_tags`](ddtrace_core::ConfigBuilder::header_tags) | headers to tag (`DD_TRACE_HEADER_TAGS`) |\n\
 | [`server_error_statuses`](ddtrace_core::ConfigBuilder::server_error_statuses) | statuses that are errors (`DD_TRACE_HTTP_SERVER_ERROR_STATUSES`) |\n\
 | [`error_status`](ddtrace_core::ConfigBuilder::error_status) | the same, as code |\n\
+| [`grpc_server_error_statuses`](ddtrace_core::ConfigBuilder::grpc_server_error_statuses) | gRPC codes that are errors (`DD_GRPC_SERVER_ERROR_STATUSES`) |\n\
 | [`query_obfuscation_regex`](ddtrace_core::ConfigBuilder::query_obfuscation_regex), [`tag_query_string`](ddtrace_core::ConfigBuilder::tag_query_string) | the query in `http.url` |\n\
 | [`client_ip`](ddtrace_core::ConfigBuilder::client_ip), [`client_ip_header`](ddtrace_core::ConfigBuilder::client_ip_header) | client IP collection |\n\
 | [`ignore`](ddtrace_core::ConfigBuilder::ignore) | requests that get no span |\n\

@@ -33,6 +33,7 @@ mod config;
 mod decimal;
 mod error;
 mod export;
+pub mod grpc;
 mod header_tags;
 mod headers;
 mod ids;

@@ -235,6 +235,13 @@ impl Hooks {
         let head = head?;
         hook(&head.view(method), route)
     }
+
+    /// The same for a gRPC call, whose route is its full method (the request's path).
+    pub(crate) fn grpc_resource(&self, head: Option<Box<OwnedHead>>) -> Option<String> {
+        let hook = self.resource_name.as_ref()?;
+        let head = head?;
+        hook(&head.view("POST"), Some(&head.path))
+    }
 }
 
 impl std::fmt::Debug for Hooks {

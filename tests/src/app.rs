@@ -130,6 +130,32 @@ pub struct Stopped {
 impl App {
     /// Starts `binary` with the conformance environment plus `env`; waits until ready.
     pub fn start(binary: &Path, agent_url: &str, service: &str, env: &[(String, String)]) -> App {
+        App::start_probed(binary, agent_url, service, env, |port| {
+            matches!(crate::http1::blocking_get(port, "/users/0"), Ok((200, _)))
+        })
+    }
+
+    /// [`App::start`] for an app that is ready once it accepts TCP connections (a gRPC
+    /// server, which answers no HTTP/1 request).
+    pub fn start_listening(
+        binary: &Path,
+        agent_url: &str,
+        service: &str,
+        env: &[(String, String)],
+    ) -> App {
+        App::start_probed(binary, agent_url, service, env, |port| {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        })
+    }
+
+    /// Starts `binary` and waits until `ready(port)`.
+    fn start_probed(
+        binary: &Path,
+        agent_url: &str,
+        service: &str,
+        env: &[(String, String)],
+        ready: impl Fn(u16) -> bool,
+    ) -> App {
         let port = crate::agent::free_port();
         let log = log_path(service);
         let log_file = std::fs::File::create(&log).expect("app log");
@@ -165,7 +191,7 @@ impl App {
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Ok((200, _)) = crate::http1::blocking_get(port, "/users/0") {
+            if ready(port) {
                 return app;
             }
             if let Some(Ok(Some(status))) = app.child.as_mut().map(|c| c.try_wait()) {

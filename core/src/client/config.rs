@@ -17,7 +17,9 @@ use std::sync::{Arc, OnceLock};
 /// - `DD_TRACE_PEER_SERVICE_DEFAULTS_ENABLED=true` (or `DD_TRACE_SPAN_ATTRIBUTE_SCHEMA=v1`):
 ///   `peer.service` is the host called, with `_dd.peer.service.source` `out.host`, renamed by
 ///   `DD_TRACE_PEER_SERVICE_MAPPING` (`host:name,…`, the original then in
-///   `_dd.peer.service.remapped_from`), as dd-trace-py's `PeerServiceConfig` does.
+///   `_dd.peer.service.remapped_from`), as dd-trace-py's `PeerServiceConfig` does;
+/// - `DD_GRPC_CLIENT_ERROR_STATUSES` (default `1-16`): gRPC status codes that make a gRPC
+///   client span an error.
 ///
 /// ```
 /// use ddtrace_core::ClientConfig;
@@ -33,6 +35,7 @@ pub struct ClientConfig {
     // Shared with each span, which decides from its status when it ends: a reference count
     // per outgoing call, not a copy of the ranges.
     pub(crate) error_statuses: Arc<StatusRanges>,
+    pub(crate) grpc_error_statuses: Arc<StatusRanges>,
     pub(crate) query: QueryObfuscation,
     pub(crate) split_by_domain: bool,
     pub(crate) peer_service: bool,
@@ -43,6 +46,9 @@ impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
             error_statuses: Arc::new(StatusRanges::parse_lenient("400-499").0),
+            grpc_error_statuses: Arc::new(
+                StatusRanges::parse_lenient(crate::grpc::DEFAULT_CLIENT_ERROR_STATUSES).0,
+            ),
             query: QueryObfuscation::default(),
             split_by_domain: false,
             peer_service: false,
@@ -71,6 +77,17 @@ impl ClientConfig {
             }
             config.error_statuses = Arc::new(ranges);
         }
+        if let Some(v) = lookup("DD_GRPC_CLIENT_ERROR_STATUSES") {
+            let (ranges, rejected) = StatusRanges::parse_lenient(&v);
+            if !rejected.is_empty() {
+                warn_env(
+                    "DD_GRPC_CLIENT_ERROR_STATUSES",
+                    &v,
+                    &format!("ignoring {rejected:?}"),
+                );
+            }
+            config.grpc_error_statuses = Arc::new(ranges);
+        }
         // The server's obfuscation applies to client URLs as well (dd-trace-py's
         // `_set_url_tag`), and so does its rule that a pattern that does not compile stops
         // query tagging.
@@ -96,6 +113,23 @@ impl ClientConfig {
     pub fn error_statuses(mut self, ranges: &str) -> Result<Self, crate::StatusRangesError> {
         self.error_statuses = Arc::new(ranges.parse()?);
         Ok(self)
+    }
+
+    /// The gRPC status codes that make a gRPC client span an error, as
+    /// `DD_GRPC_CLIENT_ERROR_STATUSES` writes them (default `1-16`).
+    ///
+    /// ```
+    /// let config = ddtrace_core::ClientConfig::from_env().grpc_error_statuses("2-16").unwrap();
+    /// assert!(config.is_grpc_error(5) && !config.is_grpc_error(1));
+    /// ```
+    pub fn grpc_error_statuses(mut self, ranges: &str) -> Result<Self, crate::StatusRangesError> {
+        self.grpc_error_statuses = Arc::new(ranges.parse()?);
+        Ok(self)
+    }
+
+    /// Whether a gRPC status `code` makes a gRPC client span an error.
+    pub fn is_grpc_error(&self, code: u16) -> bool {
+        self.grpc_error_statuses.contains(code)
     }
 
     /// Names the span's service after the host it calls.
@@ -168,6 +202,9 @@ mod tests {
             ("DD_TRACE_HTTP_CLIENT_SPLIT_BY_DOMAIN", "true"),
         ]);
         assert!(set.is_error(503) && !set.is_error(404) && set.split_by_domain);
+        assert!(default.is_grpc_error(1) && default.is_grpc_error(16) && !default.is_grpc_error(0));
+        let grpc = from(&[("DD_GRPC_CLIENT_ERROR_STATUSES", "2-4,x")]);
+        assert!(grpc.is_grpc_error(3) && !grpc.is_grpc_error(1));
         assert!(matches!(set.query, QueryObfuscation::Drop));
         let malformed = from(&[
             ("DD_TRACE_HTTP_CLIENT_SPLIT_BY_DOMAIN", "sometimes"),

@@ -17,6 +17,7 @@
 //!   `_dd.peer.service.source` (see [`ClientConfig`]).
 
 mod config;
+mod grpc;
 mod layer;
 mod url;
 

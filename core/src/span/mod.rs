@@ -37,6 +37,7 @@ pub use tags::SpanTags;
 pub struct Integration {
     component: &'static str,
     operation_name: &'static str,
+    grpc: bool,
 }
 
 impl Integration {
@@ -45,6 +46,40 @@ impl Integration {
         Integration {
             component,
             operation_name,
+            grpc: false,
+        }
+    }
+
+    /// A gRPC server (`component` the library, `tonic`): its spans are named `grpc.server`,
+    /// typed `grpc`, and named after the call's full method, with the gRPC tags and statuses
+    /// of [`crate::grpc`] in place of the HTTP ones.
+    ///
+    /// ```
+    /// use ddtrace_core::Integration;
+    ///
+    /// const TONIC: Integration = Integration::grpc_server("tonic");
+    /// assert_eq!(TONIC.operation_name(), "grpc.server");
+    /// assert!(TONIC.is_grpc());
+    /// ```
+    pub const fn grpc_server(component: &'static str) -> Self {
+        Integration {
+            component,
+            operation_name: "grpc.server",
+            grpc: true,
+        }
+    }
+
+    /// Whether this integration serves gRPC ([`Integration::grpc_server`]).
+    pub const fn is_grpc(&self) -> bool {
+        self.grpc
+    }
+
+    /// The span type: `grpc` for a gRPC server, `web` otherwise.
+    pub(crate) const fn span_type(&self) -> &'static str {
+        if self.grpc {
+            "grpc"
+        } else {
+            "web"
         }
     }
 
@@ -182,7 +217,7 @@ impl RequestTracer {
     pub fn new(integration: Integration, config: Config) -> Self {
         let mut static_attrs = vec![
             KeyValue::new("datadog.name", integration.operation_name),
-            KeyValue::new("datadog.type", "web"),
+            KeyValue::new("datadog.type", integration.span_type()),
             KeyValue::new("component", integration.component),
             KeyValue::new("_dd.measured", 1_i64),
         ];
@@ -257,6 +292,16 @@ impl RequestTracer {
         let config = &shared.config;
         let mut attrs = Vec::with_capacity(shared.capacity);
         attrs.extend_from_slice(&shared.static_attrs);
+        if shared.integration.grpc {
+            let tags = crate::grpc::MethodTags::of(req.path);
+            attrs.push(KeyValue::new(
+                "datadog.resource",
+                tags.path.as_str().to_string(),
+            ));
+            attrs.extend(crate::grpc::span::start_attributes(&tags));
+            config.header_tags.push_request(req.headers, &mut attrs);
+            return self.start_otel(attrs, req, method);
+        }
         attrs.push(KeyValue::new("http.method", method.clone()));
         attrs.push(KeyValue::new("http.url", http_url(req, config)));
         if let Some(ua) = user_agent(req.headers) {
@@ -275,7 +320,18 @@ impl RequestTracer {
                 attrs.push(KeyValue::new("network.client.ip", peer.to_string()));
             }
         }
+        self.start_otel(attrs, req, method)
+    }
 
+    /// Starts the span on the OpenTelemetry pipeline with its attributes.
+    fn start_otel<H: HeaderSource + ?Sized>(
+        &self,
+        attrs: Vec<KeyValue>,
+        req: &RequestInfo<'_, H>,
+        method: Cow<'static, str>,
+    ) -> RequestSpan {
+        let shared = &self.shared;
+        let config = &shared.config;
         let parent = if config.distributed_tracing {
             crate::propagation::extract(req.headers)
         } else {
@@ -411,6 +467,8 @@ pub struct RequestSpan {
     /// The response's headers, for the `on_response` hook (only when it is set).
     response_headers: Option<Box<crate::request_head::OwnedHeaders>>,
     status: Option<u16>,
+    /// The call's gRPC status, on a gRPC server's span.
+    grpc_status: Option<crate::grpc::GrpcStatus>,
     error: Option<ErrorInfo>,
     finished: bool,
 }
@@ -432,6 +490,7 @@ impl RequestSpan {
             resource_head: None,
             response_headers: None,
             status: None,
+            grpc_status: None,
             error: None,
             finished: false,
         }
@@ -449,6 +508,7 @@ impl RequestSpan {
             resource_head: None,
             response_headers: None,
             status: None,
+            grpc_status: None,
             error: None,
             finished: true,
         }
@@ -575,6 +635,21 @@ impl RequestSpan {
         }
     }
 
+    /// The gRPC status of the call, on a gRPC server's span ([`Integration::grpc_server`]):
+    /// read from the trailers or a trailers-only answer ([`crate::grpc::GrpcBody`] does it),
+    /// it tags `grpc.status.code` and makes the span an error when the code is in
+    /// `DD_GRPC_SERVER_ERROR_STATUSES`. The last one recorded is kept.
+    pub fn record_grpc_status(&mut self, status: crate::grpc::GrpcStatus) {
+        if !self.finished {
+            self.grpc_status = Some(status);
+        }
+    }
+
+    /// Whether a gRPC status has been recorded.
+    pub fn has_grpc_status(&self) -> bool {
+        self.grpc_status.is_some()
+    }
+
     /// An error value the handler produced; the first one recorded is kept.
     pub fn record_error(&mut self, error: ErrorInfo) {
         self.error.get_or_insert(error);
@@ -599,6 +674,10 @@ impl RequestSpan {
         }
         if let Some(span) = self.native.take() {
             self.end_native(span);
+            return;
+        }
+        if self.shared.integration.grpc {
+            self.end_grpc_otel();
             return;
         }
         let mut attrs: Vec<KeyValue> = Vec::with_capacity(6);
@@ -644,6 +723,40 @@ impl RequestSpan {
         let span = self.context().span();
         span.set_attributes(attrs);
         if let Some(description) = error_status {
+            span.set_status(Status::error(description));
+        }
+        self.shared.config.hooks.response(
+            self.status,
+            response_headers,
+            &mut SpanTags::opentelemetry(self.context().span()),
+        );
+        span.end();
+    }
+}
+
+impl RequestSpan {
+    /// Ends a gRPC server span on the OpenTelemetry pipeline.
+    fn end_grpc_otel(&mut self) {
+        let status = self.grpc_status.take();
+        let error = crate::grpc::span::end_error(
+            status.as_ref(),
+            None,
+            self.error.take(),
+            &self.shared.config.grpc_server_error_statuses,
+        );
+        let (attrs, error) = crate::grpc::span::end_attributes(status.as_ref(), error);
+        let hooked = self
+            .shared
+            .config
+            .hooks
+            .grpc_resource(self.resource_head.take());
+        let response_headers = self.response_headers.take();
+        let span = self.context().span();
+        span.set_attributes(attrs);
+        if let Some(resource) = hooked {
+            span.set_attribute(KeyValue::new("datadog.resource", resource));
+        }
+        if let Some(description) = error {
             span.set_status(Status::error(description));
         }
         self.shared.config.hooks.response(
@@ -761,7 +874,7 @@ pub(crate) fn http_url<H: HeaderSource + ?Sized>(
     url
 }
 
-fn floor_boundary(s: &str, max: usize) -> usize {
+pub(crate) fn floor_boundary(s: &str, max: usize) -> usize {
     if s.len() <= max {
         return s.len();
     }

@@ -37,6 +37,24 @@ impl RequestTracer {
         } else {
             TraceContext::new_root(propagation_config)
         };
+        if shared.integration.grpc {
+            let tags = crate::grpc::MethodTags::of(req.path);
+            let mut span = Trace::start_root(
+                settings,
+                trace,
+                fixed(shared.integration.operation_name),
+                tags.path.clone(),
+                fixed("grpc"),
+            );
+            shared.native_static.apply(&mut span);
+            if let Some(data) = span.data() {
+                crate::grpc::span::start_tags(data, "server", &tags);
+                for (key, value) in config.header_tags.texts(req.headers, true) {
+                    data.meta.insert(key, value);
+                }
+            }
+            return RequestSpan::new(None, Some(span), shared.clone(), method);
+        }
         let mut span = Trace::start_root(
             settings,
             trace,
@@ -120,6 +138,10 @@ fn set_error(data: &mut SpanBytes, error: ErrorInfo) {
 impl RequestSpan {
     /// Names the span from its route (or status), tags its status and error, and ends it.
     pub(super) fn end_native(&mut self, mut span: ActiveSpan) {
+        if self.shared.integration.grpc {
+            self.end_grpc_native(span);
+            return;
+        }
         // An error recorded from inside the handler (`record_error`) counts when the status is
         // an error status, as on the OpenTelemetry pipeline; it wins over the integration's.
         let recorded = crate::native::take_recorded_error(&span);
@@ -164,6 +186,38 @@ impl RequestSpan {
             }
             self.shared.config.hooks.response(
                 status,
+                self.response_headers.take(),
+                &mut super::SpanTags::native(data),
+            );
+        }
+        span.finish();
+    }
+}
+
+impl RequestSpan {
+    /// Tags a gRPC server span's status and error, and ends it. Its resource, the full
+    /// method, was set at the start.
+    fn end_grpc_native(&mut self, mut span: ActiveSpan) {
+        let recorded = crate::native::take_recorded_error(&span);
+        let status = self.grpc_status.take();
+        let error = crate::grpc::span::end_error(
+            status.as_ref(),
+            recorded,
+            self.error.take(),
+            &self.shared.config.grpc_server_error_statuses,
+        );
+        let hooked = self
+            .shared
+            .config
+            .hooks
+            .grpc_resource(self.resource_head.take());
+        if let Some(data) = span.data() {
+            crate::grpc::span::end_native(data, status.as_ref(), error);
+            if let Some(resource) = hooked {
+                data.resource = BytesString::from_string(resource);
+            }
+            self.shared.config.hooks.response(
+                self.status,
                 self.response_headers.take(),
                 &mut super::SpanTags::native(data),
             );
