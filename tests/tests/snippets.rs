@@ -49,6 +49,23 @@ fn the_readme_shows_the_snippets_that_are_compiled() {
     }
 }
 
+/// The gRPC snippet: the README and ddtrace-tonic's README show it; ddtrace-tonic's own test
+/// (`integrations/tonic/tests/readme.rs`) runs it.
+#[test]
+fn the_readme_shows_the_grpc_snippet_that_is_compiled() {
+    let root = ddtrace_conformance::workspace_root();
+    let file = "integrations/tonic/examples/readme.rs";
+    let example = std::fs::read_to_string(root.join(file)).unwrap();
+    for readme in ["README.md", "integrations/tonic/README.md"] {
+        let text = std::fs::read_to_string(root.join(readme)).unwrap();
+        assert_eq!(
+            readme_block(&text, file).as_deref(),
+            Some(example.as_str()),
+            "{readme}'s tonic snippet and {file} differ"
+        );
+    }
+}
+
 #[test]
 fn a_snippet_stopped_right_after_its_requests_loses_no_trace() {
     for (framework, binary, _) in SNIPPETS {

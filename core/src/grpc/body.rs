@@ -8,6 +8,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// The span a [`GrpcBody`] ends: a server's or a client's.
+// Inline, as `TracedBody` holds the request span: boxing the larger variant would add an
+// allocation to every call.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Span {
     Server(RequestSpan),

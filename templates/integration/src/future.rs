@@ -54,6 +54,9 @@ where
         // DDTRACE (3) and (4): the status, response header tags and error values are recorded
         // here; the span then travels with the body (`TracedBody`) and ends with its last
         // byte. An application error reaches the span through `ddtrace_core::record_error`.
+        // A protocol whose outcome comes in trailers (gRPC) uses
+        // `ddtrace_core::grpc::complete_grpc_response` here instead (CONTRIBUTING.md, "How to
+        // write an RPC integration").
         Poll::Ready(complete_http_response(span, result))
     }
 }

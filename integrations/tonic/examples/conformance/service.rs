@@ -7,6 +7,7 @@
 //! message Echo { string text = 1; uint32 code = 2; uint32 count = 3; }
 //! service Conformance {
 //!   rpc Unary(Echo) returns (Echo);          // answers `text`, inside a `child.work` span
+//!   rpc Echo(Echo) returns (Echo);           // answers `text`, nothing else (the benches')
 //!   rpc Fail(Echo) returns (Echo);           // fails with status `code` and message `text`
 //!   rpc Stream(Echo) returns (stream Echo);  // `count` messages, then status `code`
 //!   rpc Panic(Echo) returns (Echo);          // the handler panics
@@ -80,6 +81,10 @@ fn unary(req: Request<Echo>) -> BoxFuture<Result<Response<Echo>, Status>> {
     })
 }
 
+fn echo(req: Request<Echo>) -> BoxFuture<Result<Response<Echo>, Status>> {
+    Box::pin(async move { Ok(Response::new(req.into_inner())) })
+}
+
 fn fail(req: Request<Echo>) -> BoxFuture<Result<Response<Echo>, Status>> {
     let echo = req.into_inner();
     Box::pin(async move { Err(Status::new(Code::from(echo.code as i32), echo.text)) })
@@ -149,6 +154,7 @@ where
                 .to_string();
             Ok(match method.as_str() {
                 "Unary" => grpc.unary(tower::service_fn(unary), req).await,
+                "Echo" => grpc.unary(tower::service_fn(echo), req).await,
                 "Fail" => grpc.unary(tower::service_fn(fail), req).await,
                 "Stream" => grpc.server_streaming(tower::service_fn(stream), req).await,
                 "Panic" => grpc.unary(tower::service_fn(panic), req).await,
