@@ -57,10 +57,17 @@ fn request(with_trace_headers: bool) -> http::Request<Body> {
 /// One call through `app`, its body read to the trailers.
 fn call(rt: &tokio::runtime::Runtime, app: &Server, headers: bool) {
     rt.block_on(async {
-        let res = app.clone().oneshot(request(headers)).await.expect("response");
+        let res = app
+            .clone()
+            .oneshot(request(headers))
+            .await
+            .expect("response");
         let collected = res.into_body().collect().await.expect("body");
         assert_eq!(
-            collected.trailers().and_then(|t| t.get("grpc-status")).map(|s| s.as_bytes()),
+            collected
+                .trailers()
+                .and_then(|t| t.get("grpc-status"))
+                .map(|s| s.as_bytes()),
             Some(&b"0"[..]),
             "the call succeeded"
         );
@@ -111,7 +118,11 @@ fn bench(c: &mut Criterion) {
             if headers && *name == "bare" {
                 continue;
             }
-            let suffix = if headers { " + Datadog/W3C metadata" } else { "" };
+            let suffix = if headers {
+                " + Datadog/W3C metadata"
+            } else {
+                ""
+            };
             group.bench_function(format!("{name}{suffix}"), |b| b.iter(|| one(app, headers)));
         }
     }

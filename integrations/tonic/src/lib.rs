@@ -1,6 +1,6 @@
 //! # ddtrace-tonic
 //!
-//! Datadog APM tracing for [tonic] (gRPC). One layer on the server and one on the client's
+//! Datadog APM tracing for [tonic](https://docs.rs/tonic) (gRPC). One layer on the server and one on the client's
 //! channel, and every call becomes a Datadog span like those of Datadog's own gRPC
 //! integrations: operation `grpc.server` or `grpc.client`, type `grpc`, resource the full
 //! method (`/shop.Inventory/Get`), the `rpc.*` and `grpc.*` tags, the status code read from
