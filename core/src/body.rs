@@ -90,10 +90,7 @@ pub fn complete_http_response<B, E: std::fmt::Display>(
             Ok(response.map(|body| TracedBody::new(body, span)))
         }
         Err(error) => {
-            span.record_error(crate::ErrorInfo::new(
-                std::any::type_name::<E>(),
-                error.to_string(),
-            ));
+            span.record_error(crate::ErrorInfo::display(&error));
             span.finish();
             Err(error)
         }

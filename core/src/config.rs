@@ -98,26 +98,10 @@ impl Config {
             }
             config.header_tags = tags;
         }
-        if let Some(v) = lookup("DD_TRACE_HTTP_SERVER_ERROR_STATUSES") {
-            let (ranges, rejected) = StatusRanges::parse_lenient(&v);
-            for item in rejected {
-                warn_env(
-                    "DD_TRACE_HTTP_SERVER_ERROR_STATUSES",
-                    &v,
-                    &format!("{item:?} is not a status code or range; it is ignored"),
-                );
-            }
+        if let Some(ranges) = ranges_from(&lookup, "DD_TRACE_HTTP_SERVER_ERROR_STATUSES") {
             config.server_error_statuses = ranges;
         }
-        if let Some(v) = lookup("DD_GRPC_SERVER_ERROR_STATUSES") {
-            let (ranges, rejected) = StatusRanges::parse_lenient(&v);
-            for item in rejected {
-                warn_env(
-                    "DD_GRPC_SERVER_ERROR_STATUSES",
-                    &v,
-                    &format!("{item:?} is not a status code or range; it is ignored"),
-                );
-            }
+        if let Some(ranges) = ranges_from(&lookup, "DD_GRPC_SERVER_ERROR_STATUSES") {
             config.grpc_server_error_statuses = ranges;
         }
         if let Some(v) = lookup("DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP") {
@@ -221,6 +205,24 @@ impl Config {
     pub fn query_obfuscation(&self) -> &QueryObfuscation {
         &self.query
     }
+}
+
+/// Status ranges from variable `name`, when it is set: items that are not codes or ranges are
+/// reported once and skipped, the others apply.
+pub(crate) fn ranges_from(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &str,
+) -> Option<StatusRanges> {
+    let v = lookup(name)?;
+    let (ranges, rejected) = StatusRanges::parse_lenient(&v);
+    for item in rejected {
+        warn_env(
+            name,
+            &v,
+            &format!("{item:?} is not a status code or range; it is ignored"),
+        );
+    }
+    Some(ranges)
 }
 
 pub(crate) fn parse_bool(v: &str) -> Option<bool> {

@@ -37,6 +37,12 @@ impl ErrorInfo {
 
     /// Takes the type name of `E` and its `Display` text.
     pub fn from_error<E: std::error::Error + ?Sized>(error: &E) -> Self {
+        Self::display(error)
+    }
+
+    /// The same for any value with a `Display` text: a service's or a body's error type need
+    /// not be a `std::error::Error` (tower's `Infallible` or a boxed error).
+    pub(crate) fn display<E: std::fmt::Display + ?Sized>(error: &E) -> Self {
         Self::new(std::any::type_name::<E>(), error.to_string())
     }
 

@@ -1,6 +1,6 @@
 //! How client spans are tagged: read from `DD_*` or set in code.
 
-use crate::config::{lookup_flag, warn_env};
+use crate::config::{lookup_flag, ranges_from};
 use crate::obfuscation::QueryObfuscation;
 use crate::status::StatusRanges;
 use std::sync::{Arc, OnceLock};
@@ -66,26 +66,10 @@ impl ClientConfig {
 
     pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> ClientConfig {
         let mut config = ClientConfig::default();
-        if let Some(v) = lookup("DD_TRACE_HTTP_CLIENT_ERROR_STATUSES") {
-            let (ranges, rejected) = StatusRanges::parse_lenient(&v);
-            if !rejected.is_empty() {
-                warn_env(
-                    "DD_TRACE_HTTP_CLIENT_ERROR_STATUSES",
-                    &v,
-                    &format!("ignoring {rejected:?}"),
-                );
-            }
+        if let Some(ranges) = ranges_from(&lookup, "DD_TRACE_HTTP_CLIENT_ERROR_STATUSES") {
             config.error_statuses = Arc::new(ranges);
         }
-        if let Some(v) = lookup("DD_GRPC_CLIENT_ERROR_STATUSES") {
-            let (ranges, rejected) = StatusRanges::parse_lenient(&v);
-            if !rejected.is_empty() {
-                warn_env(
-                    "DD_GRPC_CLIENT_ERROR_STATUSES",
-                    &v,
-                    &format!("ignoring {rejected:?}"),
-                );
-            }
+        if let Some(ranges) = ranges_from(&lookup, "DD_GRPC_CLIENT_ERROR_STATUSES") {
             config.grpc_error_statuses = Arc::new(ranges);
         }
         // The server's obfuscation applies to client URLs as well (dd-trace-py's

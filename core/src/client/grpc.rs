@@ -1,12 +1,10 @@
 //! The span of an outgoing gRPC call (see [`crate::grpc`] for its tags).
 
-use super::{ClientConfig, ClientSpan, Inner};
+use super::{native_span, otel_span, peer_attributes, peer_meta, ClientConfig, ClientSpan, Inner};
 use crate::grpc::{GrpcStatus, MethodTags};
-use crate::native::Current;
-use crate::trace::ActiveSpan;
 use libdd_tinybytes::BytesString;
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
-use opentelemetry::{global, Context, KeyValue};
+use opentelemetry::trace::{Status, TraceContextExt};
+use opentelemetry::KeyValue;
 
 /// The host and port a call goes to, from a target as gRPC clients write it: `host:port`,
 /// `[::1]:50051`, or a URI (`http://inventory:50051`).
@@ -46,20 +44,7 @@ impl ClientSpan {
             .and_then(|(host, _)| config.peer_service_of(host));
         let error_statuses = config.grpc_error_statuses.clone();
         if let Some(settings) = crate::native::installed() {
-            let name = BytesString::from_static("grpc.client");
-            let mut span = match Current::get() {
-                Some(current) => ActiveSpan::child_of(current.trace, current.span_id, name),
-                None => {
-                    let trace = crate::propagation::TraceContext::new_root(&settings.propagation);
-                    crate::trace::Trace::start_root(
-                        &settings,
-                        trace,
-                        name.clone(),
-                        name,
-                        BytesString::default(),
-                    )
-                }
-            };
+            let mut span = native_span(&settings, "grpc.client");
             if let Some(data) = span.data() {
                 let fixed = BytesString::from_static;
                 data.r#type = fixed("grpc");
@@ -76,16 +61,7 @@ impl ClientSpan {
                         );
                     }
                 }
-                if let Some((peer, remapped)) = peer {
-                    meta.insert(fixed("peer.service"), BytesString::from_string(peer));
-                    meta.insert(fixed("_dd.peer.service.source"), fixed("out.host"));
-                    if let Some(from) = remapped {
-                        meta.insert(
-                            fixed("_dd.peer.service.remapped_from"),
-                            BytesString::from_string(from),
-                        );
-                    }
-                }
+                peer_meta(meta, peer);
                 data.metrics.insert(fixed("_dd.measured"), 1.0);
             }
             return ClientSpan {
@@ -107,22 +83,9 @@ impl ClientSpan {
                 attrs.push(KeyValue::new("network.destination.port", port.to_string()));
             }
         }
-        if let Some((peer, remapped)) = peer {
-            attrs.push(KeyValue::new("peer.service", peer));
-            attrs.push(KeyValue::new("_dd.peer.service.source", "out.host"));
-            if let Some(from) = remapped {
-                attrs.push(KeyValue::new("_dd.peer.service.remapped_from", from));
-            }
-        }
-        let parent = Context::current();
-        let tracer = global::tracer("");
-        let span = tracer
-            .span_builder("grpc.client")
-            .with_kind(SpanKind::Client)
-            .with_attributes(attrs)
-            .start_with_context(&tracer, &parent);
+        peer_attributes(&mut attrs, peer);
         ClientSpan {
-            inner: Inner::Otel(parent.with_span(span)),
+            inner: Inner::Otel(otel_span("grpc.client", attrs)),
             error_statuses,
         }
     }

@@ -140,10 +140,7 @@ where
             if let Some(mut span) = this.span.take() {
                 match result {
                     Ok(response) => span.record_status(response.status().as_u16()),
-                    Err(error) => span.record_error(ErrorInfo::new(
-                        std::any::type_name::<E>(),
-                        error.to_string(),
-                    )),
+                    Err(error) => span.record_error(ErrorInfo::display(error)),
                 }
                 span.finish();
             }

@@ -95,20 +95,7 @@ impl ClientSpan {
             .and_then(|host| config.peer_service_of(host));
         let error_statuses = config.error_statuses.clone();
         if let Some(settings) = crate::native::installed() {
-            let name = BytesString::from_static(operation_name);
-            let mut span = match Current::get() {
-                Some(current) => ActiveSpan::child_of(current.trace, current.span_id, name),
-                None => {
-                    let trace = crate::propagation::TraceContext::new_root(&settings.propagation);
-                    crate::trace::Trace::start_root(
-                        &settings,
-                        trace,
-                        name.clone(),
-                        name,
-                        BytesString::default(),
-                    )
-                }
-            };
+            let mut span = native_span(&settings, operation_name);
             // Written straight into the Datadog span, as the request span's tags are.
             if let Some(data) = span.data() {
                 let fixed = BytesString::from_static;
@@ -122,16 +109,7 @@ impl ClientSpan {
                 meta.insert(fixed("component"), fixed(component));
                 meta.insert(fixed("http.method"), BytesString::from_cow(method));
                 meta.insert(fixed("http.url"), BytesString::from_string(target.http_url));
-                if let Some((peer, remapped)) = peer {
-                    meta.insert(fixed("peer.service"), BytesString::from_string(peer));
-                    meta.insert(fixed("_dd.peer.service.source"), fixed("out.host"));
-                    if let Some(from) = remapped {
-                        meta.insert(
-                            fixed("_dd.peer.service.remapped_from"),
-                            BytesString::from_string(from),
-                        );
-                    }
-                }
+                peer_meta(meta, peer);
                 if let Some(host) = target.host {
                     meta.insert(fixed("out.host"), BytesString::from_string(host));
                 }
@@ -157,22 +135,9 @@ impl ClientSpan {
         if let Some(service) = service {
             attrs.push(KeyValue::new("datadog.service", service));
         }
-        if let Some((peer, remapped)) = peer {
-            attrs.push(KeyValue::new("peer.service", peer));
-            attrs.push(KeyValue::new("_dd.peer.service.source", "out.host"));
-            if let Some(from) = remapped {
-                attrs.push(KeyValue::new("_dd.peer.service.remapped_from", from));
-            }
-        }
-        let parent = Context::current();
-        let tracer = global::tracer("");
-        let span = tracer
-            .span_builder(operation_name)
-            .with_kind(SpanKind::Client)
-            .with_attributes(attrs)
-            .start_with_context(&tracer, &parent);
+        peer_attributes(&mut attrs, peer);
         ClientSpan {
-            inner: Inner::Otel(parent.with_span(span)),
+            inner: Inner::Otel(otel_span(operation_name, attrs)),
             error_statuses,
         }
     }
@@ -268,6 +233,70 @@ impl ClientSpan {
 
     /// Ends the span.
     pub fn finish(self) {}
+}
+
+/// A client span on the native pipeline: a child of the current span, or the root of a trace
+/// of its own when there is none (a call made outside any request).
+fn native_span(
+    settings: &std::sync::Arc<crate::trace::TraceSettings>,
+    name: &'static str,
+) -> ActiveSpan {
+    let name = BytesString::from_static(name);
+    match Current::get() {
+        Some(current) => ActiveSpan::child_of(current.trace, current.span_id, name),
+        None => {
+            let trace = crate::propagation::TraceContext::new_root(&settings.propagation);
+            crate::trace::Trace::start_root(
+                settings,
+                trace,
+                name.clone(),
+                name,
+                BytesString::default(),
+            )
+        }
+    }
+}
+
+/// The peer service tags, when peer services are on: `(peer.service, renamed from)`.
+type Peer = Option<(String, Option<String>)>;
+
+fn peer_meta(
+    meta: &mut libdd_trace_utils::span::vec_map::VecMap<BytesString, BytesString>,
+    peer: Peer,
+) {
+    let fixed = BytesString::from_static;
+    if let Some((peer, remapped)) = peer {
+        meta.insert(fixed("peer.service"), BytesString::from_string(peer));
+        meta.insert(fixed("_dd.peer.service.source"), fixed("out.host"));
+        if let Some(from) = remapped {
+            meta.insert(
+                fixed("_dd.peer.service.remapped_from"),
+                BytesString::from_string(from),
+            );
+        }
+    }
+}
+
+fn peer_attributes(attrs: &mut Vec<KeyValue>, peer: Peer) {
+    if let Some((peer, remapped)) = peer {
+        attrs.push(KeyValue::new("peer.service", peer));
+        attrs.push(KeyValue::new("_dd.peer.service.source", "out.host"));
+        if let Some(from) = remapped {
+            attrs.push(KeyValue::new("_dd.peer.service.remapped_from", from));
+        }
+    }
+}
+
+/// A client span on the OpenTelemetry pipeline, a child of the current context.
+fn otel_span(name: &'static str, attrs: Vec<KeyValue>) -> Context {
+    let parent = Context::current();
+    let tracer = global::tracer("");
+    let span = tracer
+        .span_builder(name)
+        .with_kind(SpanKind::Client)
+        .with_attributes(attrs)
+        .start_with_context(&tracer, &parent);
+    parent.with_span(span)
 }
 
 impl Drop for ClientSpan {

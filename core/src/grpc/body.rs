@@ -116,10 +116,7 @@ where
             }
             Poll::Ready(Some(Err(error))) => {
                 if let Some(mut span) = this.span.take() {
-                    span.record_error(ErrorInfo::new(
-                        std::any::type_name::<B::Error>(),
-                        error.to_string(),
-                    ));
+                    span.record_error(ErrorInfo::display(error));
                     span.finish();
                 }
             }
@@ -186,10 +183,7 @@ pub fn complete_grpc_response<B, E: std::fmt::Display>(
             Ok(response.map(|body| GrpcBody::new(body, Span::Server(span), seen)))
         }
         Err(error) => {
-            span.record_error(ErrorInfo::new(
-                std::any::type_name::<E>(),
-                error.to_string(),
-            ));
+            span.record_error(ErrorInfo::display(&error));
             span.finish();
             Err(error)
         }
@@ -223,10 +217,7 @@ pub fn complete_grpc_client_response<B, E: std::fmt::Display>(
             Ok(response.map(|body| GrpcBody::new(body, Span::Client(span), seen)))
         }
         Err(error) => {
-            span.record_error(ErrorInfo::new(
-                std::any::type_name::<E>(),
-                error.to_string(),
-            ));
+            span.record_error(ErrorInfo::display(&error));
             span.finish();
             Err(error)
         }

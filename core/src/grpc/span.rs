@@ -56,13 +56,7 @@ pub(crate) fn end_native(
         data.metrics.insert(fixed("rpc.grpc.status_code"), code);
     }
     if let Some(error) = error {
-        data.error = 1;
-        data.meta
-            .insert(fixed("error.type"), BytesString::from_cow(error.error_type));
-        data.meta.insert(
-            fixed("error.message"),
-            BytesString::from_string(error.message),
-        );
+        crate::span::native::set_error(data, error);
     }
 }
 

@@ -19,7 +19,7 @@ use std::sync::{Arc, OnceLock};
 use std::task::Poll;
 
 mod guard;
-mod native;
+pub(crate) mod native;
 mod tags;
 
 pub use guard::{InSpan, SpanGuard, SpanHandle};
@@ -918,9 +918,7 @@ pub fn observe_body_poll<T, E: std::fmt::Display>(
     span: &mut Option<RequestSpan>,
     polled: &Poll<Option<Result<T, E>>>,
 ) {
-    observe_body_poll_with(span, polled, |e| {
-        ErrorInfo::new(std::any::type_name::<E>(), e.to_string())
-    })
+    observe_body_poll_with(span, polled, |e| ErrorInfo::display(e))
 }
 
 /// Like [`observe_body_poll`], for body error types that do not implement `Display`.

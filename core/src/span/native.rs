@@ -125,7 +125,8 @@ pub(super) fn response_header_tags<H: HeaderSource + ?Sized>(
     }
 }
 
-fn set_error(data: &mut SpanBytes, error: ErrorInfo) {
+/// Marks the span an error with the error's type and message.
+pub(crate) fn set_error(data: &mut SpanBytes, error: ErrorInfo) {
     data.error = 1;
     data.meta
         .insert(fixed("error.type"), BytesString::from_cow(error.error_type));
