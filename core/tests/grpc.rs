@@ -172,10 +172,22 @@ fn grpc_statuses_errors_and_hooks_reach_the_agent() {
             .into_body(),
     );
 
+    // A proxy's 503 in place of the service's answer: UNAVAILABLE, as the client sees it.
+    let span = ClientSpan::start_grpc(&client_config, "tonic", "/shop.Pricing/Rates", None);
+    let response = http::Response::builder()
+        .status(503)
+        .body(Frames(VecDeque::new()))
+        .unwrap();
+    drain(
+        complete_grpc_client_response(span, Ok::<_, std::io::Error>(response))
+            .unwrap()
+            .into_body(),
+    );
+
     guard.flush();
-    let spans = agent.spans_once(7);
+    let spans = agent.spans_once(8);
     guard.shutdown();
-    assert_eq!(spans.len(), 7, "the health check has no span: {spans:#?}");
+    assert_eq!(spans.len(), 8, "the health check has no span: {spans:#?}");
     let code = |s: &Value| s["metrics"]["grpc.status.code"].as_f64();
     let error = |s: &Value| {
         (
@@ -239,5 +251,10 @@ fn grpc_statuses_errors_and_hooks_reach_the_agent() {
     assert_eq!(quote["meta"]["out.host"], "pricing");
     assert_eq!(quote["meta"]["network.destination.port"], "50051");
     assert_eq!(quote["meta"]["span.kind"], "client");
+    let rates = find(&spans, "grpc.client", "/shop.Pricing/Rates");
+    assert_eq!(
+        (code(rates), error(rates)),
+        (Some(14.0), (1, s("UNAVAILABLE"), s("HTTP status 503")))
+    );
     agent.check_failures().unwrap();
 }

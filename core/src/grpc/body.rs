@@ -191,8 +191,8 @@ pub fn complete_grpc_response<B, E: std::fmt::Display>(
 }
 
 /// Completes a gRPC client's response for its span, as [`complete_grpc_response`] does for
-/// a server's: the status of a trailers-only answer, then the body reads the trailers and
-/// ends the span. An `Err` (the call never got an answer: connection refused, timeout) is
+/// a server's: the status of a trailers-only answer (or of an answer that is not gRPC's, as
+/// [`GrpcStatus::from_http`] maps it), then the body reads the trailers and ends the span. An `Err` (the call never got an answer: connection refused, timeout) is
 /// recorded and ends the span at once.
 ///
 /// ```
@@ -209,7 +209,11 @@ pub fn complete_grpc_client_response<B, E: std::fmt::Display>(
 ) -> Result<http::Response<GrpcBody<B>>, E> {
     match result {
         Ok(response) => {
-            let status = GrpcStatus::from_headers(response.headers());
+            // Not a gRPC answer (a proxy's 503): the client makes its status from the HTTP one.
+            let status = GrpcStatus::from_headers(response.headers()).or_else(|| {
+                let http = response.status().as_u16();
+                (http != 200).then(|| GrpcStatus::from_http(http))
+            });
             let seen = status.is_some();
             if let Some(status) = status {
                 span.record_grpc_status(status);

@@ -113,6 +113,31 @@ impl GrpcStatus {
         Some(GrpcStatus { code, message })
     }
 
+    /// The status a gRPC client gives a call whose answer is not gRPC (an HTTP status other
+    /// than 200 and no `grpc-status`, from a proxy or a load balancer), by gRPC's mapping
+    /// (`doc/http-grpc-status-mapping.md`): 400 `INTERNAL`, 401 `UNAUTHENTICATED`, 403
+    /// `PERMISSION_DENIED`, 404 `UNIMPLEMENTED`, 429, 502, 503 and 504 `UNAVAILABLE`, any other
+    /// `UNKNOWN`.
+    ///
+    /// ```
+    /// let status = ddtrace_core::grpc::GrpcStatus::from_http(503);
+    /// assert_eq!((status.code, status.message.as_deref()), (14, Some("HTTP status 503")));
+    /// ```
+    pub fn from_http(status: u16) -> GrpcStatus {
+        let code = match status {
+            400 => 13,
+            401 => 16,
+            403 => 7,
+            404 => 12,
+            429 | 502 | 503 | 504 => 14,
+            _ => 2,
+        };
+        GrpcStatus {
+            code,
+            message: Some(format!("HTTP status {status}")),
+        }
+    }
+
     /// The status with no message.
     pub fn code(code: u16) -> GrpcStatus {
         GrpcStatus {
@@ -172,6 +197,17 @@ mod tests {
             GrpcStatus::from_headers(&headers(&[("grpc-status", "2"), ("grpc-message", &long)]))
                 .unwrap();
         assert!(status.message.unwrap().len() <= crate::error::MAX_MESSAGE_LEN);
+    }
+
+    #[test]
+    fn answers_that_are_not_grpc_map_as_grpc_clients_map_them() {
+        let code = |http| GrpcStatus::from_http(http).code;
+        assert_eq!(
+            [code(400), code(401), code(403), code(404)],
+            [13, 16, 7, 12]
+        );
+        assert_eq!([code(429), code(502), code(503), code(504)], [14; 4]);
+        assert_eq!([code(500), code(302), code(0)], [2; 3]);
     }
 
     #[test]
