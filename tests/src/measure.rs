@@ -321,6 +321,33 @@ pub fn cpu_table(
     }
 }
 
+/// A bench's whole comparison: criterion's timing of every case, without incoming trace
+/// headers and (all but the first, the bare framework) with them, then [`cpu_table`] under
+/// `group`'s first word. `one(case, headers)` serves one request of case `case`, whatever the
+/// cases' types.
+pub fn compare(
+    c: &mut criterion::Criterion,
+    group: &str,
+    pipeline: &ddtrace_core::TracerGuard,
+    names: &[&str],
+    one: impl Fn(usize, bool),
+) {
+    let mut timings = c.benchmark_group(group);
+    timings.measurement_time(std::time::Duration::from_secs(5));
+    for headers in [false, true] {
+        for (case, name) in names.iter().enumerate() {
+            if headers && case == 0 {
+                continue;
+            }
+            let suffix = if headers { " + Datadog/W3C headers" } else { "" };
+            timings.bench_function(format!("{name}{suffix}"), |b| b.iter(|| one(case, headers)));
+        }
+    }
+    timings.finish();
+    let table = group.split(' ').next().unwrap_or(group);
+    cpu_table(table, pipeline, names, one);
+}
+
 /// The profile mode of the benches: `DDTRACE_PROFILE=<case>[+headers]` names one case to run
 /// `DDTRACE_PROFILE_N` times (default 20,000) without criterion, under callgrind
 /// (`scripts/profile.sh`). Returns (case, with headers, count), or `None` to run criterion.

@@ -15,7 +15,6 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use ddtrace_actix_web::DatadogTracing;
 use ddtrace_conformance::measure::{self, CountingAllocator};
 use opentelemetry_instrumentation_actix_web::RequestTracing;
-use std::time::Duration;
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
@@ -61,32 +60,14 @@ fn bench(c: &mut Criterion) {
         App::new().wrap(RequestTracing::new()).configure(routes),
     ));
 
-    let mut group = c.benchmark_group("actix-web GET /users/{id}");
-    group.measurement_time(Duration::from_secs(5));
-    group.bench_function("bare", |b| b.iter(|| system.block_on(run(&bare, false))));
-    for headers in [false, true] {
-        let suffix = if headers {
-            " + Datadog/W3C headers"
-        } else {
-            ""
-        };
-        group.bench_function(format!("DatadogTracing{suffix}"), |b| {
-            b.iter(|| system.block_on(run(&ours, headers)))
-        });
-        group.bench_function(
-            format!("opentelemetry-instrumentation-actix-web{suffix}"),
-            |b| b.iter(|| system.block_on(run(&peer, headers))),
-        );
-    }
-    group.finish();
-
     let names = [
         "bare",
         "DatadogTracing (this project)",
         "opentelemetry-instrumentation-actix-web 0.25",
     ];
     // The three apps have different types: one request per case, chosen by index.
-    measure::cpu_table("actix-web", &guard, &names, |case, headers| match case {
+    let group = "actix-web GET /users/{id}";
+    measure::compare(c, group, &guard, &names, |case, headers| match case {
         0 => system.block_on(run(&bare, headers)),
         1 => system.block_on(run(&ours, headers)),
         _ => system.block_on(run(&peer, headers)),

@@ -25,7 +25,6 @@ use criterion::{criterion_group, Criterion};
 use ddtrace_axum::DatadogLayer;
 use ddtrace_conformance::measure::{self, CountingAllocator};
 use http_body_util::BodyExt;
-use std::time::Duration;
 use tower::ServiceExt;
 
 #[global_allocator]
@@ -108,28 +107,9 @@ fn bench(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let apps = apps();
-    let one = |app: &Router, headers: bool| serve(&rt, app, headers);
-
-    let mut group = c.benchmark_group("axum GET /users/{id}");
-    group.measurement_time(Duration::from_secs(5));
-    for headers in [false, true] {
-        for (name, app) in &apps {
-            if headers && *name == "bare" {
-                continue;
-            }
-            let suffix = if headers {
-                " + Datadog/W3C headers"
-            } else {
-                ""
-            };
-            group.bench_function(format!("{name}{suffix}"), |b| b.iter(|| one(app, headers)));
-        }
-    }
-    group.finish();
-
     let names: Vec<&str> = apps.iter().map(|(name, _)| *name).collect();
-    measure::cpu_table("axum", &guard, &names, |case, headers| {
-        one(&apps[case].1, headers);
+    measure::compare(c, "axum GET /users/{id}", &guard, &names, |case, headers| {
+        serve(&rt, &apps[case].1, headers);
     });
     guard.shutdown();
 }

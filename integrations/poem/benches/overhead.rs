@@ -12,7 +12,6 @@ use ddtrace_conformance::measure::{self, CountingAllocator};
 use ddtrace_poem::DatadogMiddleware;
 use poem::web::Path;
 use poem::{get, handler, Endpoint, EndpointExt, Request, Route};
-use std::time::Duration;
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
@@ -52,20 +51,9 @@ fn bench(c: &mut Criterion) {
         .at("/users/:id", get(user))
         .with(DatadogMiddleware::new());
 
-    let mut group = c.benchmark_group("poem GET /users/:id");
-    group.measurement_time(Duration::from_secs(5));
-    group.bench_function("bare", |b| b.iter(|| rt.block_on(run(&bare, false))));
-    group.bench_function("DatadogMiddleware", |b| {
-        b.iter(|| rt.block_on(run(&traced, false)))
-    });
-    group.bench_function("DatadogMiddleware + Datadog/W3C headers", |b| {
-        b.iter(|| rt.block_on(run(&traced, true)))
-    });
-    group.finish();
-
     let names = ["bare", "DatadogMiddleware (this project)"];
     // Different types: one request per case, chosen by index.
-    measure::cpu_table("poem", &guard, &names, |case, headers| match case {
+    measure::compare(c, "poem GET /users/:id", &guard, &names, |case, headers| match case {
         0 => rt.block_on(run(&bare, headers)),
         _ => rt.block_on(run(&traced, headers)),
     });

@@ -10,7 +10,6 @@ use ddtrace_rocket::{traced, DatadogFairing};
 use rocket::http::Header;
 use rocket::local::asynchronous::Client;
 use rocket::{get, routes};
-use std::time::Duration;
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
@@ -56,19 +55,9 @@ fn bench(c: &mut Criterion) {
         ))
         .expect("traced client");
 
-    let mut group = c.benchmark_group("rocket GET /users/<id>");
-    group.measurement_time(Duration::from_secs(5));
-    group.bench_function("bare", |b| b.iter(|| rt.block_on(run(&bare, false))));
-    group.bench_function("DatadogFairing + traced", |b| {
-        b.iter(|| rt.block_on(run(&ours, false)))
-    });
-    group.bench_function("DatadogFairing + traced + Datadog/W3C headers", |b| {
-        b.iter(|| rt.block_on(run(&ours, true)))
-    });
-    group.finish();
-
-    measure::cpu_table(
-        "rocket",
+    measure::compare(
+        c,
+        "rocket GET /users/<id>",
         &guard,
         &["bare", "DatadogFairing + traced (this project)"],
         |case, headers| {

@@ -19,7 +19,6 @@ use ddtrace_tonic::DatadogGrpcLayer;
 use http_body_util::BodyExt;
 use prost::Message;
 use service::{ConformanceServer, Echo};
-use std::time::Duration;
 use tonic::body::Body;
 use tonic::transport::Channel;
 use tower::util::BoxCloneService;
@@ -109,28 +108,10 @@ fn bench(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let apps = apps();
-    let one = |app: &Server, headers: bool| call(&rt, app, headers);
-
-    let mut group = c.benchmark_group("tonic unary /conformance.v1.Conformance/Echo");
-    group.measurement_time(Duration::from_secs(5));
-    for headers in [false, true] {
-        for (name, app) in &apps {
-            if headers && *name == "bare" {
-                continue;
-            }
-            let suffix = if headers {
-                " + Datadog/W3C metadata"
-            } else {
-                ""
-            };
-            group.bench_function(format!("{name}{suffix}"), |b| b.iter(|| one(app, headers)));
-        }
-    }
-    group.finish();
-
     let names: Vec<&str> = apps.iter().map(|(name, _)| *name).collect();
-    measure::cpu_table("tonic", &guard, &names, |case, headers| {
-        one(&apps[case].1, headers);
+    let group = "tonic unary /conformance.v1.Conformance/Echo";
+    measure::compare(c, group, &guard, &names, |case, headers| {
+        call(&rt, &apps[case].1, headers);
     });
     guard.shutdown();
 }
