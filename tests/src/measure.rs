@@ -339,7 +339,11 @@ pub fn compare(
             if headers && case == 0 {
                 continue;
             }
-            let suffix = if headers { " + Datadog/W3C headers" } else { "" };
+            let suffix = if headers {
+                " + Datadog/W3C headers"
+            } else {
+                ""
+            };
             timings.bench_function(format!("{name}{suffix}"), |b| b.iter(|| one(case, headers)));
         }
     }

@@ -45,7 +45,7 @@ const STATIC_VALUES: &[&str] = &["-0", "-1", "-3", "-4"];
 pub(crate) fn value_text(value: &str) -> BytesString {
     match STATIC_VALUES.iter().find(|v| **v == value) {
         Some(v) => BytesString::from_static(v),
-        None => BytesString::from_string(value.to_string()),
+        None => crate::native::short_text(value),
     }
 }
 
@@ -53,7 +53,7 @@ pub(crate) fn value_text(value: &str) -> BytesString {
 pub(crate) fn key_text(key: &str) -> BytesString {
     match STATIC_KEYS.iter().find(|k| **k == key) {
         Some(k) => BytesString::from_static(k),
-        None => BytesString::from_string(key.to_string()),
+        None => crate::native::short_text(key),
     }
 }
 

@@ -9,6 +9,7 @@
 
 mod attributes;
 mod current;
+mod inline_text;
 #[cfg(feature = "tracing-bridge")]
 mod layer;
 mod settings;
@@ -18,6 +19,7 @@ pub(crate) use settings::DEFAULT_SERVICE;
 
 pub(crate) use attributes::{apply, key_text, text, value_text, StaticTags};
 pub(crate) use current::{Current, Entered};
+pub(crate) use inline_text::{short_text, PushStr, TextBuf};
 #[cfg(feature = "tracing-bridge")]
 pub(crate) use layer::NativeLayer;
 

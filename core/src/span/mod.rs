@@ -852,6 +852,26 @@ pub(crate) fn http_url<H: HeaderSource + ?Sized>(
     req: &RequestInfo<'_, H>,
     config: &Config,
 ) -> String {
+    let mut url = String::with_capacity(req.scheme.len() + 3 + req.path.len() + 32);
+    write_http_url(req, config, &mut url);
+    url
+}
+
+/// [`http_url`] as span text: one allocation for a URL that fits inline (`TextBuf`).
+pub(crate) fn http_url_text<H: HeaderSource + ?Sized>(
+    req: &RequestInfo<'_, H>,
+    config: &Config,
+) -> libdd_tinybytes::BytesString {
+    let mut url = crate::native::TextBuf::new();
+    write_http_url(req, config, &mut url);
+    url.into_text()
+}
+
+fn write_http_url<H: HeaderSource + ?Sized>(
+    req: &RequestInfo<'_, H>,
+    config: &Config,
+    url: &mut impl crate::native::PushStr,
+) {
     let host = req
         .authority
         .or_else(|| req.headers.first_str("host"))
@@ -859,7 +879,6 @@ pub(crate) fn http_url<H: HeaderSource + ?Sized>(
     // Userinfo is never kept (`user:pass@host`).
     let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
     let (scheme, path) = (req.scheme, req.path);
-    let mut url = String::with_capacity(scheme.len() + 3 + host.len() + path.len() + 16);
     url.push_str(scheme);
     url.push_str("://");
     url.push_str(&host[..floor_boundary(host, MAX_URL_PART_LEN)]);
@@ -867,11 +886,10 @@ pub(crate) fn http_url<H: HeaderSource + ?Sized>(
     if let Some(query) = req.query.filter(|q| !q.is_empty()) {
         let query = &query[..floor_boundary(query, MAX_URL_PART_LEN)];
         if let Some(q) = config.query.apply(query) {
-            url.push('?');
+            url.push_str("?");
             url.push_str(&q);
         }
     }
-    url
 }
 
 pub(crate) fn floor_boundary(s: &str, max: usize) -> usize {
@@ -971,6 +989,30 @@ mod tests {
         for status in [0u16, 7, 42, 404, 503, 65535] {
             let mut buf = [0u8; 20];
             assert_eq!(status_digits(status, &mut buf), status.to_string());
+        }
+    }
+
+    #[test]
+    fn the_span_text_url_is_the_url() {
+        let headers = http::HeaderMap::new();
+        let long = format!("/{}", "é".repeat(300));
+        for (authority, path, query) in [
+            ("shop", "/users/7", None),
+            ("shop:8080", "/users/7", Some("token=abc&q=1")),
+            ("user:pw@shop", long.as_str(), Some("q=1")),
+            ("", "/", Some("")),
+            (
+                "a-rather-long-host-name.internal.example.com:8443",
+                "/api/v2/inventory/items/1234567890/variants",
+                Some("color=blue&size=xl"),
+            ),
+        ] {
+            let info = RequestInfo::new("GET", path, query, &headers).authority(Some(authority));
+            let config = Config::default();
+            assert_eq!(
+                http_url_text(&info, &config).as_str(),
+                http_url(&info, &config)
+            );
         }
     }
 

@@ -2,7 +2,7 @@
 //! the Datadog span as shared or static text, with no attribute list in between.
 
 use super::{
-    client_ips, http_url, status_digits, status_str, user_agent, RequestInfo, RequestSpan,
+    client_ips, http_url_text, status_digits, status_str, user_agent, RequestInfo, RequestSpan,
     RequestTracer,
 };
 use crate::header_tags::HeaderTags;
@@ -67,10 +67,7 @@ impl RequestTracer {
             let meta = &mut data.meta;
             meta.insert(fixed("span.kind"), fixed("server"));
             meta.insert(fixed("http.method"), text(method.clone()));
-            meta.insert(
-                fixed("http.url"),
-                BytesString::from_string(http_url(req, config)),
-            );
+            meta.insert(fixed("http.url"), http_url_text(req, config));
             if let Some(ua) = user_agent(req.headers) {
                 let ua = match ua {
                     Ok(ua) => crate::recent::user_agent_text(ua),

@@ -212,7 +212,7 @@ impl Trace {
             tag_chunk_root(&state.propagation, &mut chunk[0]);
         }
         if let Some(origin) = state.propagation.origin() {
-            let origin = BytesString::from_string(origin.to_string());
+            let origin = crate::native::short_text(origin);
             for span in &mut chunk {
                 span.meta
                     .insert(BytesString::from_static("_dd.origin"), origin.clone());
@@ -330,7 +330,7 @@ fn tid_text(hex: &str) -> BytesString {
     thread_local! {
         static LAST: RefCell<Option<BytesString>> = const { RefCell::new(None) };
     }
-    let make = || BytesString::from_string(hex.to_string());
+    let make = || crate::native::short_text(hex);
     LAST.try_with(|last| {
         let Ok(mut last) = last.try_borrow_mut() else {
             return make();

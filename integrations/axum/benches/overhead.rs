@@ -108,9 +108,15 @@ fn bench(c: &mut Criterion) {
         .expect("runtime");
     let apps = apps();
     let names: Vec<&str> = apps.iter().map(|(name, _)| *name).collect();
-    measure::compare(c, "axum GET /users/{id}", &guard, &names, |case, headers| {
-        serve(&rt, &apps[case].1, headers);
-    });
+    measure::compare(
+        c,
+        "axum GET /users/{id}",
+        &guard,
+        &names,
+        |case, headers| {
+            serve(&rt, &apps[case].1, headers);
+        },
+    );
     guard.shutdown();
 }
 

@@ -53,10 +53,16 @@ fn bench(c: &mut Criterion) {
 
     let names = ["bare", "DatadogMiddleware (this project)"];
     // Different types: one request per case, chosen by index.
-    measure::compare(c, "poem GET /users/:id", &guard, &names, |case, headers| match case {
-        0 => rt.block_on(run(&bare, headers)),
-        _ => rt.block_on(run(&traced, headers)),
-    });
+    measure::compare(
+        c,
+        "poem GET /users/:id",
+        &guard,
+        &names,
+        |case, headers| match case {
+            0 => rt.block_on(run(&bare, headers)),
+            _ => rt.block_on(run(&traced, headers)),
+        },
+    );
     guard.shutdown();
 }
 
