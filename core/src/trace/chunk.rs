@@ -169,9 +169,12 @@ impl Trace {
             .inject(span_id, &self.settings.propagation, injector);
     }
 
-    /// A span of the trace ended: the local root sends the chunk; a span ending after it
-    /// goes out alone.
-    pub(crate) fn span_finished(&self, mut span: SpanBytes) {
+    /// A span of the trace ended (`one` holds it): the local root sends the chunk; a span
+    /// ending after it goes out alone.
+    pub(crate) fn span_finished(&self, mut one: Vec<SpanBytes>) {
+        let Some(span) = one.first_mut() else {
+            return;
+        };
         let mut state = self.state();
         state.open = state.open.saturating_sub(1);
         // An error recorded while this span was current (`record_error` inside an
@@ -189,12 +192,16 @@ impl Trace {
             );
         }
         let is_root = span.span_id == state.root_span_id;
-        if is_root && state.finished.capacity() == 0 {
-            // A trace of one span (most requests): a chunk of exactly one, not the four spans
-            // (over 1 KiB) a first push reserves, which is slower to allocate.
-            state.finished.reserve_exact(1);
+        if state.finished.is_empty() {
+            // The first span to end (for a trace of one span, most requests, the only one):
+            // its own vector is the chunk, with no allocation or copy.
+            let reused = std::mem::take(&mut state.finished);
+            state.finished = one;
+            one = reused;
+        } else {
+            state.finished.append(&mut one);
         }
-        state.finished.push(span);
+        drop(one);
         if !is_root && !state.root_done {
             return;
         }
