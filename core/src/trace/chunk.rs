@@ -56,9 +56,10 @@ pub(crate) struct Trace {
 struct State {
     propagation: TraceContext,
     root_span_id: u64,
-    /// Name, service and resource of the local root as it started, for a sampling decision
-    /// needed before it ends (an outgoing request).
-    root_skeleton: SpanBytes,
+    /// Service, name and resource of the local root as it started, for a sampling decision
+    /// needed before it ends (an outgoing request). Three texts, not a whole span: the state
+    /// is built and moved into the trace's allocation on every request.
+    root_skeleton: [BytesString; 3],
     open: usize,
     finished: Vec<SpanBytes>,
     root_done: bool,
@@ -92,13 +93,11 @@ impl Trace {
             ..Default::default()
         };
         span.span_links = propagation.links().iter().map(link).collect();
-        let root_skeleton = SpanBytes {
-            service: span.service.clone(),
-            name: span.name.clone(),
-            resource: span.resource.clone(),
-            trace_id: span.trace_id,
-            ..Default::default()
-        };
+        let root_skeleton = [
+            span.service.clone(),
+            span.name.clone(),
+            span.resource.clone(),
+        ];
         let trace = Arc::new(Trace {
             settings: settings.clone(),
             trace_id: span.trace_id,
@@ -160,9 +159,15 @@ impl Trace {
     pub(crate) fn inject(&self, span_id: u64, injector: &mut impl Injector) {
         let mut state = self.state();
         if state.propagation.sampling_priority().is_none() {
-            let skeleton = std::mem::take(&mut state.root_skeleton);
+            let [service, name, resource] = state.root_skeleton.clone();
+            let skeleton = SpanBytes {
+                service,
+                name,
+                resource,
+                trace_id: self.trace_id,
+                ..Default::default()
+            };
             decide(&self.settings, &mut state, &skeleton);
-            state.root_skeleton = skeleton;
         }
         state
             .propagation
