@@ -324,6 +324,8 @@ pub enum ConfigError {
     Tags(TagsError),
     /// The server error statuses string has an invalid item.
     ServerErrorStatuses(crate::status::StatusRangesError),
+    /// The gRPC server error statuses string has an invalid item.
+    GrpcServerErrorStatuses(crate::status::StatusRangesError),
     /// The query obfuscation regex does not compile.
     QueryObfuscationRegex(String),
     /// A header name (header tags or client IP header) is not a valid HTTP header name.
@@ -337,6 +339,9 @@ impl fmt::Display for ConfigError {
         match self {
             ConfigError::Tags(e) => write!(f, "tags: {e}"),
             ConfigError::ServerErrorStatuses(e) => write!(f, "server_error_statuses: {e}"),
+            ConfigError::GrpcServerErrorStatuses(e) => {
+                write!(f, "grpc_server_error_statuses: {e}")
+            }
             ConfigError::QueryObfuscationRegex(e) => {
                 write!(
                     f,
@@ -477,7 +482,7 @@ impl<T> ConfigBuilder<T> {
     pub fn grpc_server_error_statuses(mut self, spec: &str) -> Self {
         match spec.parse() {
             Ok(r) => self.base.grpc_server_error_statuses = r,
-            Err(e) => self.fail(ConfigError::ServerErrorStatuses(e)),
+            Err(e) => self.fail(ConfigError::GrpcServerErrorStatuses(e)),
         }
         self
     }
@@ -741,6 +746,8 @@ mod tests {
         let err = |b: ConfigBuilder| b.build().unwrap_err().to_string();
         let base = ConfigBuilder::defaults;
         assert!(err(base().server_error_statuses("500-599,abc")).contains("\"abc\""));
+        let grpc = err(base().grpc_server_error_statuses("2-16,abc"));
+        assert!(grpc.starts_with("grpc_server_error_statuses:") && grpc.contains("\"abc\""));
         assert!(err(base().query_obfuscation_regex("(unclosed")).contains("does not compile"));
         assert!(err(base().service("  ")).contains("must not be empty"));
         assert!(err(base().header_tags("x-ok,bad(header):x")).contains("bad(header)"));

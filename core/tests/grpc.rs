@@ -4,7 +4,9 @@
 //! receives. A test binary of its own: it installs the pipeline for the process.
 
 use ddtrace_conformance::TestAgent;
-use ddtrace_core::grpc::{complete_grpc_client_response, complete_grpc_response, GrpcBody};
+use ddtrace_core::grpc::{
+    complete_grpc_client_response, complete_grpc_response, GrpcBody, GrpcTarget,
+};
 use ddtrace_core::{ClientConfig, ClientSpan, Config, Integration, RequestInfo, RequestTracer};
 use http_body::{Body, Frame};
 use http_body_util::BodyExt;
@@ -61,10 +63,23 @@ fn call(
     frames: Vec<Result<Frame<&'static [u8]>, std::io::Error>>,
     read_to_end: bool,
 ) {
-    let req = http::Request::post(method)
-        .header("content-type", "application/grpc")
-        .body(())
-        .unwrap();
+    call_with(tracer, method, &[], head, frames, read_to_end);
+}
+
+/// [`call`] with request `metadata`.
+fn call_with(
+    tracer: &RequestTracer,
+    method: &str,
+    metadata: &[(&'static str, &'static str)],
+    head: &[(&'static str, &'static str)],
+    frames: Vec<Result<Frame<&'static [u8]>, std::io::Error>>,
+    read_to_end: bool,
+) {
+    let mut req = http::Request::post(method).header("content-type", "application/grpc");
+    for (k, v) in metadata {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(()).unwrap();
     let span = tracer.start(RequestInfo::from_request(&req));
     let mut response = http::Response::builder();
     for (k, v) in head {
@@ -91,6 +106,11 @@ fn find<'a>(spans: &'a [Value], name: &str, resource: &str) -> &'a Value {
 #[test]
 fn grpc_statuses_errors_and_hooks_reach_the_agent() {
     let agent = TestAgent::start();
+    // B3 beside the default styles: context comes from the metadata in every configured style.
+    std::env::set_var(
+        "DD_TRACE_PROPAGATION_STYLE_EXTRACT",
+        "datadog,tracecontext,b3multi",
+    );
     let guard = agent.install_pipeline("inventory");
     let config = Config::builder()
         .ignore(|req| req.path().starts_with("/grpc.health.v1.Health/"))
@@ -157,7 +177,7 @@ fn grpc_statuses_errors_and_hooks_reach_the_agent() {
         &client_config,
         "tonic",
         "/shop.Pricing/Quote",
-        Some("http://pricing:50051"),
+        GrpcTarget::parse("http://pricing:50051").as_ref(),
     );
     let response = http::Response::new(Frames(
         vec![Ok(trailers(&[
@@ -184,10 +204,35 @@ fn grpc_statuses_errors_and_hooks_reach_the_agent() {
             .into_body(),
     );
 
+    let ok = || vec![Ok(trailers(&[("grpc-status", "0")]))];
+    let b3 = [
+        ("x-b3-traceid", "463ac35c9f6413ad48485a3953bb6124"),
+        ("x-b3-spanid", "a2fb4a1d1a96d312"),
+        ("x-b3-sampled", "1"),
+    ];
+    call_with(&tracer, "/shop.Inventory/Trace", &b3, &[], ok(), true);
+
+    // The integration's switch: `DD_TRACE_TONIC_ENABLED=false` makes the layer a pass-through.
+    std::env::set_var("DD_TRACE_TONIC_ENABLED", "false");
+    let off = RequestTracer::new(Integration::grpc_server("tonic"), Config::default());
+    call(&off, "/shop.Inventory/Off", &[], ok(), true);
+
     guard.flush();
-    let spans = agent.spans_once(8);
+    let spans = agent.spans_once(9);
     guard.shutdown();
-    assert_eq!(spans.len(), 8, "the health check has no span: {spans:#?}");
+    assert_eq!(
+        spans.len(),
+        9,
+        "the health check and the switched-off call have no span: {spans:#?}"
+    );
+    let b3_span = find(&spans, "grpc.server", "/shop.Inventory/Trace");
+    assert_eq!(
+        b3_span["trace_id"].as_u64(),
+        Some(0x48485a3953bb6124),
+        "{b3_span:#?}"
+    );
+    assert_eq!(b3_span["parent_id"].as_u64(), Some(0xa2fb4a1d1a96d312));
+    assert_eq!(b3_span["meta"]["_dd.p.tid"], "463ac35c9f6413ad");
     let code = |s: &Value| s["metrics"]["grpc.status.code"].as_f64();
     let error = |s: &Value| {
         (

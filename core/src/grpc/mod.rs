@@ -68,6 +68,51 @@ pub fn code_name(code: u16) -> Option<&'static str> {
     NAMES.get(usize::from(code)).copied()
 }
 
+/// Where a gRPC channel connects, read once from a target as gRPC clients write it
+/// (`inventory:50051`, `[::1]:50051`, or a URI, `http://inventory:50051`): the host and port
+/// every client span of the channel carries (`out.host`, `network.destination.port`).
+///
+/// ```
+/// use ddtrace_core::grpc::GrpcTarget;
+///
+/// let target = GrpcTarget::parse("http://inventory:50051").unwrap();
+/// assert_eq!((target.host(), target.port()), ("inventory", Some("50051")));
+/// assert!(GrpcTarget::parse("not a target").is_none());
+/// ```
+#[derive(Clone, Debug)]
+pub struct GrpcTarget {
+    // Span text, shared by reference count with every span that carries it.
+    pub(crate) host: libdd_tinybytes::BytesString,
+    pub(crate) port: Option<libdd_tinybytes::BytesString>,
+}
+
+impl GrpcTarget {
+    /// Reads `target`; `None` when it names no host.
+    pub fn parse(target: &str) -> Option<GrpcTarget> {
+        let uri: http::Uri = target.trim().parse().ok()?;
+        let host = uri.host()?.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() {
+            return None;
+        }
+        Some(GrpcTarget {
+            host: libdd_tinybytes::BytesString::from_string(host.to_string()),
+            port: uri
+                .port_u16()
+                .map(|p| libdd_tinybytes::BytesString::from_string(p.to_string())),
+        })
+    }
+
+    /// The host, without brackets for an IPv6 address.
+    pub fn host(&self) -> &str {
+        self.host.as_str()
+    }
+
+    /// The port, when the target names one.
+    pub fn port(&self) -> Option<&str> {
+        self.port.as_ref().map(|p| p.as_str())
+    }
+}
+
 /// A call's outcome as its `grpc-status` and `grpc-message` give it.
 ///
 /// ```
@@ -197,6 +242,26 @@ mod tests {
             GrpcStatus::from_headers(&headers(&[("grpc-status", "2"), ("grpc-message", &long)]))
                 .unwrap();
         assert!(status.message.unwrap().len() <= crate::error::MAX_MESSAGE_LEN);
+    }
+
+    #[test]
+    fn targets_are_read_as_grpc_clients_write_them() {
+        let read = |t: &str| {
+            GrpcTarget::parse(t).map(|t| (t.host().to_string(), t.port().map(str::to_string)))
+        };
+        let s = |x: &str| x.to_string();
+        assert_eq!(
+            read("inventory:50051"),
+            Some((s("inventory"), Some(s("50051"))))
+        );
+        assert_eq!(
+            read("http://inventory:50051"),
+            Some((s("inventory"), Some(s("50051"))))
+        );
+        assert_eq!(read("https://inventory"), Some((s("inventory"), None)));
+        assert_eq!(read("[::1]:50051"), Some((s("::1"), Some(s("50051")))));
+        assert_eq!(read("not a target"), None);
+        assert_eq!(read(""), None);
     }
 
     #[test]

@@ -645,11 +645,6 @@ impl RequestSpan {
         }
     }
 
-    /// Whether a gRPC status has been recorded.
-    pub fn has_grpc_status(&self) -> bool {
-        self.grpc_status.is_some()
-    }
-
     /// An error value the handler produced; the first one recorded is kept.
     pub fn record_error(&mut self, error: ErrorInfo) {
         self.error.get_or_insert(error);
@@ -719,10 +714,16 @@ impl RequestSpan {
             attrs.push(KeyValue::new("datadog.error", 1_i64));
             error_status = Some(String::new());
         }
+        self.finish_otel(attrs, error_status);
+    }
+
+    /// Sets the last attributes and the status of a span on the OpenTelemetry pipeline, runs
+    /// the `on_response` hook, and ends it.
+    fn finish_otel(&mut self, attrs: Vec<KeyValue>, error: Option<String>) {
         let response_headers = self.response_headers.take();
         let span = self.context().span();
         span.set_attributes(attrs);
-        if let Some(description) = error_status {
+        if let Some(description) = error {
             span.set_status(Status::error(description));
         }
         self.shared.config.hooks.response(
@@ -744,27 +745,12 @@ impl RequestSpan {
             self.error.take(),
             &self.shared.config.grpc_server_error_statuses,
         );
-        let (attrs, error) = crate::grpc::span::end_attributes(status.as_ref(), error);
-        let hooked = self
-            .shared
-            .config
-            .hooks
-            .grpc_resource(self.resource_head.take());
-        let response_headers = self.response_headers.take();
-        let span = self.context().span();
-        span.set_attributes(attrs);
-        if let Some(resource) = hooked {
-            span.set_attribute(KeyValue::new("datadog.resource", resource));
+        let (mut attrs, error) = crate::grpc::span::end_attributes(status.as_ref(), error);
+        let hooks = &self.shared.config.hooks;
+        if let Some(resource) = hooks.grpc_resource(self.resource_head.take()) {
+            attrs.push(KeyValue::new("datadog.resource", resource));
         }
-        if let Some(description) = error {
-            span.set_status(Status::error(description));
-        }
-        self.shared.config.hooks.response(
-            self.status,
-            response_headers,
-            &mut SpanTags::opentelemetry(self.context().span()),
-        );
-        span.end();
+        self.finish_otel(attrs, error);
     }
 }
 

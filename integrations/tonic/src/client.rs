@@ -1,4 +1,4 @@
-use ddtrace_core::grpc::{complete_grpc_client_response, GrpcBody};
+use ddtrace_core::grpc::{complete_grpc_client_response, GrpcBody, GrpcTarget};
 use ddtrace_core::{ClientConfig, ClientSpan};
 use pin_project_lite::pin_project;
 use std::future::Future;
@@ -33,7 +33,8 @@ pub struct DatadogGrpcClientLayer {
 #[derive(Debug)]
 struct Shared {
     config: ClientConfig,
-    target: Option<String>,
+    // Read once here, shared by every call's span.
+    target: Option<GrpcTarget>,
 }
 
 impl Default for DatadogGrpcClientLayer {
@@ -61,11 +62,12 @@ impl DatadogGrpcClientLayer {
     /// Where the channel connects (`inventory:50051` or its URI): `out.host`,
     /// `network.destination.port` and `peer.service` come from it. A channel adds its
     /// endpoint's address inside itself, after this layer, so the layer cannot see it.
-    pub fn target(self, target: impl Into<String>) -> Self {
+    /// A target that names no host adds none of these tags.
+    pub fn target(self, target: impl AsRef<str>) -> Self {
         DatadogGrpcClientLayer {
             shared: Arc::new(Shared {
                 config: self.shared.config.clone(),
-                target: Some(target.into()),
+                target: GrpcTarget::parse(target.as_ref()),
             }),
         }
     }
@@ -104,11 +106,19 @@ where
 
     fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
         let shared = &self.shared;
-        // A client built `with_origin` has the address in the URI already.
-        let target = shared
-            .target
-            .as_deref()
-            .or_else(|| req.uri().authority().map(|a| a.as_str()));
+        // A client built `with_origin` has the address in the URI already (read per call:
+        // only the request knows it).
+        let from_uri;
+        let target = match &shared.target {
+            Some(target) => Some(target),
+            None => {
+                from_uri = req
+                    .uri()
+                    .authority()
+                    .and_then(|a| GrpcTarget::parse(a.as_str()));
+                from_uri.as_ref()
+            }
+        };
         let mut span = ClientSpan::start_grpc(&shared.config, "tonic", req.uri().path(), target);
         span.inject(req.headers_mut());
         ClientResponseFuture {

@@ -244,11 +244,6 @@ fn tonic_conformance() {
             })
             .collect()
     };
-    let parent_of = |child: &Value| -> Option<&Value> {
-        spans
-            .iter()
-            .find(|s| s["trace_id"] == child["trace_id"] && s["span_id"] == child["parent_id"])
-    };
     // The server span each of this process's client spans led to.
     let server_of = |client: &Value| -> Option<&Value> {
         spans.iter().find(|s| {
@@ -499,7 +494,6 @@ fn tonic_conformance() {
             "W3C headers: no server span continues the trace".to_string()
         }),
     }
-    let _ = parent_of;
     r.result("the agent's payload checks", agent.check_failures());
     r.finish("tonic conformance");
 }
