@@ -62,8 +62,17 @@ fn serve(rt: &tokio::runtime::Runtime, app: &Router, headers: bool) -> axum::bod
 }
 
 /// Every case of the run, built after the pipeline is installed (the peers read the global
-/// tracer provider and propagator when they are constructed).
+/// tracer provider and propagator when they are constructed), each finalized with
+/// `with_state(())` as `axum::serve` does for every connection: an unfinalized router rebuilds
+/// each route, and clones each layer, on every request, which no served app does.
 fn apps() -> Vec<(&'static str, Router)> {
+    cases()
+        .into_iter()
+        .map(|(name, router)| (name, router.with_state(())))
+        .collect()
+}
+
+fn cases() -> Vec<(&'static str, Router)> {
     let otel_tower = opentelemetry_instrumentation_tower::http::server::LayerBuilder::builder()
         .with_metrics(false)
         .with_route_extractor(
