@@ -42,9 +42,14 @@ pub trait HeaderSource {
 
 impl HeaderSource for http::HeaderMap {
     fn values_of<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.get_all(name)
-            .into_iter()
-            .map(http::HeaderValue::as_bytes)
+        // The two names every request span reads, as `http`'s constants: a name given as text
+        // is parsed and hashed byte by byte on every lookup, a constant is not.
+        let values = match name {
+            "host" => self.get_all(http::header::HOST),
+            "user-agent" => self.get_all(http::header::USER_AGENT),
+            _ => self.get_all(name),
+        };
+        values.into_iter().map(http::HeaderValue::as_bytes)
     }
 
     fn names(&self) -> impl Iterator<Item = &str> {

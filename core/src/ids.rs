@@ -1,7 +1,5 @@
 //! Trace and span ids.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 /// A new span id: 64 random bits, never 0.
 pub(crate) fn new_span_id() -> u64 {
     loop {
@@ -15,15 +13,13 @@ pub(crate) fn new_span_id() -> u64 {
 /// A new trace id: 64 random low bits (never 0), and, when `wide`, the current Unix second in
 /// the top 32 bits of the high half, as Datadog's tracers generate 128-bit ids (the second
 /// lets the backend find the trace; the low half is what 64-bit systems see).
-pub(crate) fn new_trace_id(wide: bool) -> u128 {
+/// `now` is the moment its root span starts, so that one clock read serves both.
+pub(crate) fn new_trace_id_at(wide: bool, now: &crate::clock::Now) -> u128 {
     let low = u128::from(new_span_id());
     if !wide {
         return low;
     }
-    let seconds = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as u32);
-    (u128::from(seconds) << 96) | low
+    (u128::from(now.unix_secs()) << 96) | low
 }
 
 /// A runtime id: a random UUID (version 4), one per process, as Datadog's tracers send it.
@@ -47,6 +43,7 @@ mod tests {
 
     #[test]
     fn wide_ids_carry_the_second_and_random_low_bits() {
+        let new_trace_id = |wide| new_trace_id_at(wide, &crate::clock::now());
         let id = new_trace_id(true);
         let high = (id >> 64) as u64;
         assert_eq!(high & 0xffff_ffff, 0);

@@ -29,6 +29,7 @@
 mod body;
 mod client;
 pub mod client_ip;
+mod clock;
 mod config;
 mod decimal;
 mod error;

@@ -245,13 +245,15 @@ fn native_span(
     match Current::get() {
         Some(current) => ActiveSpan::child_of(current.trace, current.span_id, name),
         None => {
-            let trace = crate::propagation::TraceContext::new_root(&settings.propagation);
-            crate::trace::Trace::start_root(
+            let now = crate::clock::now();
+            let trace = crate::propagation::TraceContext::new_root_at(&settings.propagation, &now);
+            crate::trace::Trace::start_root_at(
                 settings,
                 trace,
                 name.clone(),
                 name,
                 BytesString::default(),
+                now,
             )
         }
     }

@@ -23,7 +23,7 @@ use libdd_data_pipeline::trace_exporter::{
 use libdd_shared_runtime::{BasicRuntime, BlockingRuntime, SharedRuntime};
 use libdd_trace_utils::span::v04::SpanBytes;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// What the exporter needs to know.
@@ -62,8 +62,11 @@ pub(crate) type OnOutcome = Box<dyn Fn(Outcome) + Send + Sync>;
 
 /// A running exporter; dropping it flushes with a 5 s limit.
 pub(crate) struct Exporter {
-    // Read on every chunk, written once at shutdown.
-    buffer: RwLock<Option<TraceBuffer<SpanBytes>>>,
+    // Used by every request thread for every chunk: shared, with no lock of ours around it (a
+    // lock's read is a write to one word every core then contends for). `closed` turns it away
+    // once shut down; a chunk sent while it closes is flushed with the rest or refused by it.
+    buffer: Arc<TraceBuffer<SpanBytes>>,
+    closed: AtomicBool,
     runtime: Mutex<Option<Arc<BasicRuntime>>>,
     // A handle of our own on the runtime under `runtime`: held until every other handle is
     // gone, so that the runtime is never dropped on one of its own threads.
@@ -144,7 +147,8 @@ impl Exporter {
             .spawn_worker(worker, false)
             .map_err(|e| format!("starting the export worker: {e}"))?;
         Ok(Exporter {
-            buffer: RwLock::new(Some(buffer)),
+            buffer: Arc::new(buffer),
+            closed: AtomicBool::new(false),
             runtime: Mutex::new(Some(runtime)),
             tokio: Mutex::new(Some(tokio)),
             released: Arc::new(AtomicBool::new(false)),
@@ -156,11 +160,7 @@ impl Exporter {
     /// is away or slow) is dropped and counted.
     pub(crate) fn send(&self, chunk: Vec<SpanBytes>) {
         let spans = chunk.len() as u64;
-        let buffer = self.buffer.read().unwrap_or_else(|p| p.into_inner());
-        let sent = match buffer.as_ref() {
-            Some(buffer) => buffer.send_chunk(chunk).is_ok(),
-            None => false,
-        };
+        let sent = !self.closed.load(Ordering::Acquire) && self.buffer.send_chunk(chunk).is_ok();
         if !sent {
             self.dropped.fetch_add(spans, Ordering::Relaxed);
         }
@@ -168,9 +168,8 @@ impl Exporter {
 
     /// Sends what is buffered now, waiting at most `timeout` for the agent.
     pub(crate) fn flush(&self, timeout: Duration) {
-        let buffer = self.buffer.read().unwrap_or_else(|p| p.into_inner());
-        if let Some(buffer) = buffer.as_ref() {
-            let _ = buffer.flush_and_wait(Some(timeout));
+        if !self.closed.load(Ordering::Acquire) {
+            let _ = self.buffer.flush_and_wait(Some(timeout));
         }
     }
 
@@ -188,18 +187,17 @@ impl Exporter {
     /// Flushes what is buffered and stops, returning within `timeout` (and half a second)
     /// whatever the agent does: a hung or failing agent loses what it did not take in time.
     pub(crate) fn shutdown(&self, timeout: Duration) {
-        let buffer = self
-            .buffer
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let buffer = self.buffer.clone();
         let runtime = self
             .runtime
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take();
         let tokio = self.tokio.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let (Some(buffer), Some(runtime), Some(tokio)) = (buffer, runtime, tokio) else {
+        let (Some(runtime), Some(tokio)) = (runtime, tokio) else {
             return;
         };
         let released = self.released.clone();

@@ -25,13 +25,25 @@ pub(crate) use layer::NativeLayer;
 
 use crate::export::{Exporter, Outcome};
 use crate::trace::TraceSettings;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// The installed native pipeline's settings.
 static NATIVE: RwLock<Option<Arc<TraceSettings>>> = RwLock::new(None);
 /// Read on every request before the lock: most processes never install the native pipeline.
 static INSTALLED: AtomicBool = AtomicBool::new(false);
+/// Changes at every install and uninstall; a thread's copy of the settings serves while it
+/// holds the current value.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// This thread's own copy of the installed settings. A request reads the lock and clones
+    /// the shared `Arc` otherwise: both write a word every request thread shares, which then
+    /// moves from core to core on every request of a multi-threaded server. A copy of its own
+    /// (handles on the same sampler and exporter) is counted on this thread alone.
+    static LOCAL: RefCell<Option<(u64, Arc<TraceSettings>)>> = const { RefCell::new(None) };
+}
 
 /// The environment variable that selects the pipeline `init` installs.
 pub(crate) const PIPELINE_VAR: &str = "DDTRACE_RS_PIPELINE";
@@ -70,6 +82,26 @@ pub(crate) fn installed() -> Option<Arc<TraceSettings>> {
     if !INSTALLED.load(Ordering::Acquire) {
         return None;
     }
+    let generation = GENERATION.load(Ordering::Acquire);
+    LOCAL
+        .try_with(|local| {
+            let mut local = local.try_borrow_mut().ok()?;
+            if let Some((seen, settings)) = local.as_ref() {
+                if *seen == generation {
+                    return Some(Some(settings.clone()));
+                }
+            }
+            let own = shared().map(|settings| Arc::new(settings.for_thread()));
+            *local = own.clone().map(|own| (generation, own));
+            Some(own)
+        })
+        .ok()
+        .flatten()
+        // A thread being torn down, or a reentrant call: the shared settings.
+        .unwrap_or_else(shared)
+}
+
+fn shared() -> Option<Arc<TraceSettings>> {
     NATIVE.read().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
@@ -92,6 +124,7 @@ pub(crate) fn install() -> Result<Arc<Exporter>, String> {
     let exporter = Arc::new(Exporter::start(env.exporter_config(), on_outcome)?);
     let settings = Arc::new(env.trace_settings(sampler, exporter.clone()));
     *NATIVE.write().unwrap_or_else(|p| p.into_inner()) = Some(settings);
+    GENERATION.fetch_add(1, Ordering::AcqRel);
     INSTALLED.store(true, Ordering::Release);
     Ok(exporter)
 }
@@ -100,6 +133,7 @@ pub(crate) fn install() -> Result<Arc<Exporter>, String> {
 pub(crate) fn uninstall() {
     INSTALLED.store(false, Ordering::Release);
     *NATIVE.write().unwrap_or_else(|p| p.into_inner()) = None;
+    GENERATION.fetch_add(1, Ordering::AcqRel);
 }
 
 /// The error recorded with `record_error` from inside the handler of `span`, if any.

@@ -64,29 +64,27 @@ impl TraceTags {
     }
 }
 
+/// The common propagated keys, whose text every trace repeats.
+const KNOWN_KEYS: [&str; 3] = ["_dd.p.dm", "_dd.p.ksr", "_dd.p.usr.id"];
+
+/// `_dd.p.<suffix>` (a `tracestate` `t.<suffix>` item's key): static text for the common keys,
+/// so that reading them copies nothing.
+pub(crate) fn propagated_key(suffix: &str) -> Cow<'static, str> {
+    match KNOWN_KEYS.iter().find(|k| k.get(6..) == Some(suffix)) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(format!("_dd.p.{suffix}")),
+    }
+}
+
 /// Text every trace repeats (the common keys, the decision makers, the kept rates of 1 and
 /// 0) as static text; anything else is copied.
-fn known(text: &str) -> Cow<'static, str> {
-    const KNOWN: [&str; 19] = [
-        "_dd.p.dm",
-        "_dd.p.ksr",
-        "_dd.p.usr.id",
-        "-0",
-        "-1",
-        "-2",
-        "-3",
-        "-4",
-        "-5",
-        "-6",
-        "-7",
-        "-8",
-        "-9",
-        "-10",
-        "-11",
-        "-12",
-        "-13",
-        "1",
-        "0",
+pub(crate) fn known(text: &str) -> Cow<'static, str> {
+    if let Some(k) = KNOWN_KEYS.iter().find(|k| **k == text) {
+        return Cow::Borrowed(k);
+    }
+    const KNOWN: [&str; 16] = [
+        "-0", "-1", "-2", "-3", "-4", "-5", "-6", "-7", "-8", "-9", "-10", "-11", "-12", "-13",
+        "1", "0",
     ];
     match KNOWN.iter().find(|k| **k == text) {
         Some(k) => Cow::Borrowed(k),

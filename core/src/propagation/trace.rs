@@ -36,10 +36,15 @@ impl TraceContext {
     /// A new trace with a new id (128-bit unless `DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED`
     /// is false) and no sampling decision yet.
     pub fn new_root(config: &PropagationConfig) -> Self {
+        Self::new_root_at(config, &crate::clock::now())
+    }
+
+    /// The same, for a root span starting at `now`.
+    pub(crate) fn new_root_at(config: &PropagationConfig, now: &crate::clock::Now) -> Self {
         // The style names where a context came from; a trace started here is never linked.
         let mut cx = RemoteContext::new(
             Style::Datadog,
-            crate::ids::new_trace_id(config.generate_128_bit),
+            crate::ids::new_trace_id_at(config.generate_128_bit, now),
             0,
         );
         // The low 64 bits are random: the W3C level-2 random flag says so downstream.
@@ -55,6 +60,15 @@ impl TraceContext {
     /// Continues the extracted context, or starts a new trace (keeping the extracted span
     /// links and baggage) when there is none.
     pub fn start(extracted: Extracted, config: &PropagationConfig) -> Self {
+        Self::start_at(extracted, config, &crate::clock::now())
+    }
+
+    /// The same, for a root span starting at `now`.
+    pub(crate) fn start_at(
+        extracted: Extracted,
+        config: &PropagationConfig,
+        now: &crate::clock::Now,
+    ) -> Self {
         let Extracted {
             remote,
             links,
@@ -68,7 +82,7 @@ impl TraceContext {
                 links,
             },
             None => {
-                let mut trace = TraceContext::new_root(config);
+                let mut trace = TraceContext::new_root_at(config, now);
                 trace.links = links;
                 trace
             }

@@ -13,9 +13,11 @@
 //! - When propagating, at least 512 characters are kept: members over 128 characters go first,
 //!   then members from the end.
 
+use std::borrow::Cow;
+
 use super::carrier::{Carrier, Header};
 use super::config::Style;
-use super::context::{RemoteContext, TraceTags};
+use super::context::{known, propagated_key, RemoteContext, TraceTags};
 use super::datadog::parse_signed;
 
 /// Members in a `tracestate`.
@@ -226,10 +228,14 @@ fn apply_dd_member(cx: &mut RemoteContext, dd: &str, sampled: bool) {
             "t.tid" => {}
             _ => {
                 if let Some(tag) = key.strip_prefix("t.") {
-                    let mut name = String::with_capacity(6 + tag.len());
-                    name.push_str("_dd.p.");
-                    name.push_str(tag);
-                    tags.set(&name, &value.replace('~', "="));
+                    // `~` stands for `=`, which tracestate cannot carry; the common keys and
+                    // values stay static text, so a usual `t.dm:-4` copies nothing.
+                    let value = if value.contains('~') {
+                        Cow::Owned(value.replace('~', "="))
+                    } else {
+                        known(value)
+                    };
+                    tags.set_text(propagated_key(tag), value);
                 }
             }
         }

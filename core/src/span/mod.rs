@@ -459,9 +459,7 @@ pub struct RequestSpan {
     shared: Arc<Shared>,
     method: Cow<'static, str>,
     /// The route and the resource made from it, both shared (see `recent`).
-    route: Option<(StringValue, StringValue)>,
-    /// The same, as span text, on the native pipeline.
-    native_route: Option<(BytesString, BytesString)>,
+    route: Option<Route>,
     /// The request as it arrived, for the `resource_name` hook (only when it is set).
     resource_head: Option<Box<crate::request_head::OwnedHead>>,
     /// The response's headers, for the `on_response` hook (only when it is set).
@@ -469,8 +467,25 @@ pub struct RequestSpan {
     status: Option<u16>,
     /// The call's gRPC status, on a gRPC server's span.
     grpc_status: Option<crate::grpc::GrpcStatus>,
-    error: Option<ErrorInfo>,
+    /// Boxed: a request span moves from frame to frame, and errors are rare.
+    error: Option<Box<ErrorInfo>>,
     finished: bool,
+}
+
+/// A span's route and the resource made from it, as its pipeline holds text.
+#[derive(Debug)]
+enum Route {
+    Native(BytesString, BytesString),
+    OpenTelemetry(StringValue, StringValue),
+}
+
+impl Route {
+    fn template(&self) -> &str {
+        match self {
+            Route::Native(route, _) => route.as_str(),
+            Route::OpenTelemetry(route, _) => route.as_str(),
+        }
+    }
 }
 
 impl RequestSpan {
@@ -486,7 +501,6 @@ impl RequestSpan {
             shared,
             method,
             route: None,
-            native_route: None,
             resource_head: None,
             response_headers: None,
             status: None,
@@ -504,7 +518,6 @@ impl RequestSpan {
             shared,
             method: Cow::Borrowed(""),
             route: None,
-            native_route: None,
             resource_head: None,
             response_headers: None,
             status: None,
@@ -604,14 +617,15 @@ impl RequestSpan {
         }
         let route = route.as_ref();
         if self.native.is_some() {
-            self.native_route = Some(native::route(&self.method, route));
+            let (route, resource) = native::route(&self.method, route);
+            self.route = Some(Route::Native(route, resource));
             return;
         }
         let resource = match &self.method {
             Cow::Borrowed(method) => crate::recent::resource(method, route),
             Cow::Owned(method) => StringValue::from(format!("{method} {route}")),
         };
-        self.route = Some((crate::recent::route(route), resource));
+        self.route = Some(Route::OpenTelemetry(crate::recent::route(route), resource));
     }
 
     /// The response status and headers (for response header tags).
@@ -647,12 +661,16 @@ impl RequestSpan {
 
     /// An error value the handler produced; the first one recorded is kept.
     pub fn record_error(&mut self, error: ErrorInfo) {
-        self.error.get_or_insert(error);
+        self.error.get_or_insert_with(|| Box::new(error));
+    }
+
+    fn take_error(&mut self) -> Option<ErrorInfo> {
+        self.error.take().map(|e| *e)
     }
 
     /// A panic caught while the handler ran; it is recorded as an error with status 500.
     pub fn record_panic(&mut self, payload: &(dyn Any + Send)) {
-        self.error = Some(ErrorInfo::from_panic(payload));
+        self.error = Some(Box::new(ErrorInfo::from_panic(payload)));
         if self.status.is_none() {
             self.status = Some(500);
         }
@@ -679,10 +697,14 @@ impl RequestSpan {
         let hooked = self.shared.config.hooks.resource(
             self.resource_head.take(),
             &self.method,
-            self.route.as_ref().map(|(route, _)| route.as_str()),
+            self.route.as_ref().map(Route::template),
         );
         let method = &self.method;
-        let resource: StringValue = match (self.route.take(), self.status) {
+        let route = match self.route.take() {
+            Some(Route::OpenTelemetry(route, resource)) => Some((route, resource)),
+            _ => None,
+        };
+        let resource: StringValue = match (route, self.status) {
             (Some((route, resource)), _) => {
                 attrs.push(KeyValue::new("http.route", route));
                 resource
@@ -707,7 +729,7 @@ impl RequestSpan {
             is_error = self.is_error_status(status);
         }
         let mut error_status = None;
-        if let Some(err) = self.error.take() {
+        if let Some(err) = self.take_error() {
             error_status = Some(err.message.clone());
             attrs.extend(error_attributes(err));
         } else if is_error {
@@ -742,7 +764,7 @@ impl RequestSpan {
         let error = crate::grpc::span::end_error(
             status.as_ref(),
             None,
-            self.error.take(),
+            self.take_error(),
             &self.shared.config.grpc_server_error_statuses,
         );
         let (mut attrs, error) = crate::grpc::span::end_attributes(status.as_ref(), error);

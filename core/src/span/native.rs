@@ -31,20 +31,23 @@ impl RequestTracer {
         let shared = &self.shared;
         let config = &shared.config;
         let propagation_config = &settings.propagation;
+        // One clock read for the new trace id's second and the span's start.
+        let now = crate::clock::now();
         let trace = if config.distributed_tracing {
             let extracted = Propagator::extract_with(propagation_config, req.headers);
-            TraceContext::start(extracted, propagation_config)
+            TraceContext::start_at(extracted, propagation_config, &now)
         } else {
-            TraceContext::new_root(propagation_config)
+            TraceContext::new_root_at(propagation_config, &now)
         };
         if shared.integration.grpc {
             let tags = crate::grpc::MethodTags::of(req.path);
-            let mut span = Trace::start_root(
+            let mut span = Trace::start_root_at(
                 settings,
                 trace,
                 fixed(shared.integration.operation_name),
                 tags.path.clone(),
                 fixed("grpc"),
+                now,
             );
             shared.native_static.apply(&mut span);
             if let Some(data) = span.data() {
@@ -55,12 +58,13 @@ impl RequestTracer {
             }
             return RequestSpan::new(None, Some(span), shared.clone(), method);
         }
-        let mut span = Trace::start_root(
+        let mut span = Trace::start_root_at(
             settings,
             trace,
             fixed(shared.integration.operation_name),
             text(method.clone()),
             fixed("web"),
+            now,
         );
         shared.native_static.apply(&mut span);
         if let Some(data) = span.data() {
@@ -147,15 +151,19 @@ impl RequestSpan {
         let is_error = status.is_some_and(|s| self.is_error_status(s));
         let error = recorded
             .filter(|_| is_error || status.is_none())
-            .or_else(|| self.error.take());
+            .or_else(|| self.take_error());
         let hooked = self.shared.config.hooks.resource(
             self.resource_head.take(),
             &self.method,
-            self.native_route.as_ref().map(|(route, _)| route.as_str()),
+            self.route.as_ref().map(super::Route::template),
         );
         let method = &self.method;
+        let route = match self.route.take() {
+            Some(super::Route::Native(route, resource)) => Some((route, resource)),
+            _ => None,
+        };
         if let Some(data) = span.data() {
-            match (self.native_route.take(), status) {
+            match (route, status) {
                 (Some((route, resource)), _) => {
                     data.meta.insert(fixed("http.route"), route);
                     data.resource = resource;
@@ -201,7 +209,7 @@ impl RequestSpan {
         let error = crate::grpc::span::end_error(
             status.as_ref(),
             recorded,
-            self.error.take(),
+            self.take_error(),
             &self.shared.config.grpc_server_error_statuses,
         );
         let hooked = self

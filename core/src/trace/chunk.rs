@@ -35,6 +35,24 @@ pub(crate) struct TraceSettings {
     pub sink: Arc<dyn ChunkSink>,
 }
 
+impl TraceSettings {
+    /// A copy for one thread: texts of its own, so that the spans' clones of them count on
+    /// this thread's copy rather than on one every thread writes; the same sampler and sink.
+    pub(crate) fn for_thread(&self) -> TraceSettings {
+        let own = |text: &BytesString| BytesString::from_string(text.as_str().to_owned());
+        TraceSettings {
+            service: own(&self.service),
+            env: self.env.as_ref().map(own),
+            version: self.version.as_ref().map(own),
+            tags: self.tags.iter().map(|(k, v)| (own(k), own(v))).collect(),
+            runtime_id: own(&self.runtime_id),
+            propagation: self.propagation.clone(),
+            sampler: self.sampler.clone(),
+            sink: self.sink.clone(),
+        }
+    }
+}
+
 impl std::fmt::Debug for TraceSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TraceSettings")
@@ -71,12 +89,33 @@ struct State {
 
 impl Trace {
     /// Starts a local trace whose root is a span named `name`, continuing `propagation`.
+    #[cfg(test)]
     pub(crate) fn start_root(
         settings: &Arc<TraceSettings>,
         propagation: TraceContext,
         name: BytesString,
         resource: BytesString,
         r#type: BytesString,
+    ) -> ActiveSpan {
+        Self::start_root_at(
+            settings,
+            propagation,
+            name,
+            resource,
+            r#type,
+            crate::clock::now(),
+        )
+    }
+
+    /// Starts a local trace whose root is a span named `name`, continuing `propagation`,
+    /// at `now` (read once for the trace id and the span).
+    pub(crate) fn start_root_at(
+        settings: &Arc<TraceSettings>,
+        propagation: TraceContext,
+        name: BytesString,
+        resource: BytesString,
+        r#type: BytesString,
+        now: crate::clock::Now,
     ) -> ActiveSpan {
         let span_id = crate::ids::new_span_id();
         let mut span = SpanBytes {
@@ -112,7 +151,7 @@ impl Trace {
                 errors: Vec::new(),
             }),
         });
-        ActiveSpan::new(trace, span)
+        ActiveSpan::new(trace, span, now)
     }
 
     pub(crate) fn settings(&self) -> &TraceSettings {

@@ -2,11 +2,12 @@
 //! what it encodes, with no second representation.
 
 use super::chunk::Trace;
+use crate::clock::{self, Now};
 use crate::propagation::Injector;
 use libdd_tinybytes::BytesString;
 use libdd_trace_utils::span::v04::SpanBytes;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 /// A started span of a local trace; it ends on [`ActiveSpan::finish`] or when dropped.
 #[derive(Debug)]
@@ -21,21 +22,15 @@ pub(crate) struct ActiveSpan {
     started: Instant,
 }
 
-/// Nanoseconds since the Unix epoch, now.
-fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-}
-
 impl ActiveSpan {
-    pub(super) fn new(trace: Arc<Trace>, mut span: SpanBytes) -> Self {
-        span.start = now_ns();
+    /// A span of `trace` starting at `now`.
+    pub(super) fn new(trace: Arc<Trace>, mut span: SpanBytes, now: Now) -> Self {
+        span.start = now.unix_ns;
         ActiveSpan {
             trace,
             // Exactly one span's room.
             span: vec![span],
-            started: Instant::now(),
+            started: now.instant,
         }
     }
 
@@ -51,7 +46,7 @@ impl ActiveSpan {
             ..Default::default()
         };
         trace.span_opened();
-        ActiveSpan::new(trace, span)
+        ActiveSpan::new(trace, span, clock::now())
     }
 
     /// A child of this span, in the same trace.
@@ -71,7 +66,7 @@ impl ActiveSpan {
             ..Default::default()
         };
         self.trace.span_opened();
-        ActiveSpan::new(self.trace.clone(), span)
+        ActiveSpan::new(self.trace.clone(), span, clock::now())
     }
 
     pub(crate) fn span_id(&self) -> u64 {
@@ -110,7 +105,7 @@ impl ActiveSpan {
         let Some(data) = span.first_mut() else {
             return;
         };
-        data.duration = i64::try_from(self.started.elapsed().as_nanos()).unwrap_or(i64::MAX);
+        data.duration = clock::elapsed_ns(self.started);
         self.trace.span_finished(span);
     }
 }
