@@ -35,6 +35,43 @@ impl Shared for BytesString {
     }
 }
 
+/// Span text for values drawn from a bounded set the application defines (its routes, and
+/// the resources made from them): kept for the process as static text, which spans carry
+/// without a reference count. Shared text is counted up on the request thread and down on the
+/// exporter's for every span, a word moving between the cores each time.
+#[derive(Clone)]
+pub(crate) struct AppText(BytesString);
+
+/// Bytes of route text the process keeps at most; past it, texts are shared by count as
+/// before (an application with that many routes, or an integration giving paths as routes).
+const APP_TEXT_BUDGET: usize = 1 << 20;
+
+impl Shared for AppText {
+    fn make(s: String) -> Self {
+        type Kept = (usize, Option<std::collections::HashSet<&'static str>>);
+        // Reached only when a thread's own cache misses.
+        static KEPT: std::sync::Mutex<Kept> = std::sync::Mutex::new((0, None));
+        let Ok(mut kept) = KEPT.lock() else {
+            return AppText(BytesString::from_string(s));
+        };
+        let (bytes, texts) = &mut *kept;
+        let texts = texts.get_or_insert_with(Default::default);
+        if let Some(text) = texts.get(s.as_str()) {
+            return AppText(BytesString::from_static(text));
+        }
+        if *bytes + s.len() > APP_TEXT_BUDGET {
+            return AppText(BytesString::from_string(s));
+        }
+        *bytes += s.len();
+        let text: &'static str = Box::leak(s.into_boxed_str());
+        texts.insert(text);
+        AppText(BytesString::from_static(text))
+    }
+    fn text(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
 /// Values longer than this are never cached: they are allocated per request as before.
 const MAX_CACHED_LEN: usize = 512;
 
@@ -89,8 +126,8 @@ thread_local! {
     static ROUTES: RefCell<Recent<StringValue, 64>> = const { RefCell::new(Recent::new()) };
     static RESOURCES: RefCell<Recent<StringValue, 64>> = const { RefCell::new(Recent::new()) };
     static USER_AGENTS: RefCell<Recent<StringValue, 8>> = const { RefCell::new(Recent::new()) };
-    static ROUTE_TEXTS: RefCell<Recent<BytesString, 64>> = const { RefCell::new(Recent::new()) };
-    static RESOURCE_TEXTS: RefCell<Recent<BytesString, 64>> = const { RefCell::new(Recent::new()) };
+    static ROUTE_TEXTS: RefCell<Recent<AppText, 64>> = const { RefCell::new(Recent::new()) };
+    static RESOURCE_TEXTS: RefCell<Recent<AppText, 64>> = const { RefCell::new(Recent::new()) };
     static USER_AGENT_TEXTS: RefCell<Recent<BytesString, 8>> = const { RefCell::new(Recent::new()) };
 }
 
@@ -123,12 +160,12 @@ pub(crate) fn user_agent(ua: &str) -> StringValue {
 
 /// A route template as shared span text.
 pub(crate) fn route_text(route: &str) -> BytesString {
-    cached(&ROUTE_TEXTS, &[route])
+    cached(&ROUTE_TEXTS, &[route]).0
 }
 
 /// `"{method} {route}"` as shared span text.
 pub(crate) fn resource_text(method: &str, route: &str) -> BytesString {
-    cached(&RESOURCE_TEXTS, &[method, " ", route])
+    cached(&RESOURCE_TEXTS, &[method, " ", route]).0
 }
 
 /// A user agent as shared span text.
@@ -152,6 +189,19 @@ mod tests {
         assert_eq!(cache.get(&["GET", " ", "/a"]).as_str(), "GET /a");
         assert_eq!(cache.get(&["GET ", "/a", "b"]).as_str(), "GET /ab");
         assert_eq!(cache.entries.len(), 2);
+    }
+
+    #[test]
+    fn route_texts_are_kept_once_for_the_process() {
+        let here = route_text("/kept/{id}");
+        let there = std::thread::spawn(|| route_text("/kept/{id}"))
+            .join()
+            .unwrap();
+        assert_eq!(here.as_str(), "/kept/{id}");
+        // The same static text on both threads, whatever each thread's cache holds.
+        assert_eq!(here.as_str().as_ptr(), there.as_str().as_ptr());
+        let resource = resource_text("GET", "/kept/{id}");
+        assert_eq!(resource.as_str(), "GET /kept/{id}");
     }
 
     #[test]

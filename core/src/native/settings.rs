@@ -80,20 +80,39 @@ impl Env {
         exporter: Arc<Exporter>,
     ) -> TraceSettings {
         TraceSettings {
-            service: BytesString::from_string(self.service),
-            env: self.env.map(BytesString::from_string),
-            version: self.version.map(BytesString::from_string),
+            service: process_text(&self.service),
+            env: self.env.as_deref().map(process_text),
+            version: self.version.as_deref().map(process_text),
             tags: self
                 .tags
-                .into_iter()
-                .map(|(k, v)| (BytesString::from_string(k), BytesString::from_string(v)))
+                .iter()
+                .map(|(k, v)| (process_text(k), process_text(v)))
                 .collect(),
-            runtime_id: BytesString::from_string(crate::ids::runtime_id()),
+            runtime_id: process_text(&crate::ids::runtime_id()),
             propagation: self.propagation,
             sampler,
             sink: exporter,
         }
     }
+}
+
+/// A text every span of the process carries (service, env, version, `DD_TAGS`, runtime id), as
+/// static text: span text that is shared is reference-counted, and every span's copy of it
+/// would count up on the request thread and down on the exporter's, one word moving between
+/// the cores twice per span and text. Kept for the process, once per distinct text (a new
+/// installation with the same configuration adds nothing).
+fn process_text(text: &str) -> BytesString {
+    static TEXTS: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut texts = TEXTS.lock().unwrap_or_else(|p| p.into_inner());
+    let kept = match texts.iter().find(|t| **t == text) {
+        Some(kept) => *kept,
+        None => {
+            let kept: &'static str = Box::leak(text.to_owned().into_boxed_str());
+            texts.push(kept);
+            kept
+        }
+    };
+    BytesString::from_static(kept)
 }
 
 fn take_tag(tags: &mut [(String, String)], key: &str) -> Option<String> {

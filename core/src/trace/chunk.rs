@@ -36,16 +36,15 @@ pub(crate) struct TraceSettings {
 }
 
 impl TraceSettings {
-    /// A copy for one thread: texts of its own, so that the spans' clones of them count on
-    /// this thread's copy rather than on one every thread writes; the same sampler and sink.
+    /// A copy for one thread, with the same texts (static: installation makes them so),
+    /// sampler and sink.
     pub(crate) fn for_thread(&self) -> TraceSettings {
-        let own = |text: &BytesString| BytesString::from_string(text.as_str().to_owned());
         TraceSettings {
-            service: own(&self.service),
-            env: self.env.as_ref().map(own),
-            version: self.version.as_ref().map(own),
-            tags: self.tags.iter().map(|(k, v)| (own(k), own(v))).collect(),
-            runtime_id: own(&self.runtime_id),
+            service: self.service.clone(),
+            env: self.env.clone(),
+            version: self.version.clone(),
+            tags: self.tags.clone(),
+            runtime_id: self.runtime_id.clone(),
             propagation: self.propagation.clone(),
             sampler: self.sampler.clone(),
             sink: self.sink.clone(),
