@@ -36,36 +36,13 @@ impl Shared for BytesString {
 }
 
 /// Span text for values drawn from a bounded set the application defines (its routes, and
-/// the resources made from them): kept for the process as static text, which spans carry
-/// without a reference count. Shared text is counted up on the request thread and down on the
-/// exporter's for every span, a word moving between the cores each time.
+/// the resources made from them): kept for the process (`native::kept_text`).
 #[derive(Clone)]
 pub(crate) struct AppText(BytesString);
 
-/// Bytes of route text the process keeps at most; past it, texts are shared by count as
-/// before (an application with that many routes, or an integration giving paths as routes).
-const APP_TEXT_BUDGET: usize = 1 << 20;
-
 impl Shared for AppText {
     fn make(s: String) -> Self {
-        type Kept = (usize, Option<std::collections::HashSet<&'static str>>);
-        // Reached only when a thread's own cache misses.
-        static KEPT: std::sync::Mutex<Kept> = std::sync::Mutex::new((0, None));
-        let Ok(mut kept) = KEPT.lock() else {
-            return AppText(BytesString::from_string(s));
-        };
-        let (bytes, texts) = &mut *kept;
-        let texts = texts.get_or_insert_with(Default::default);
-        if let Some(text) = texts.get(s.as_str()) {
-            return AppText(BytesString::from_static(text));
-        }
-        if *bytes + s.len() > APP_TEXT_BUDGET {
-            return AppText(BytesString::from_string(s));
-        }
-        *bytes += s.len();
-        let text: &'static str = Box::leak(s.into_boxed_str());
-        texts.insert(text);
-        AppText(BytesString::from_static(text))
+        AppText(crate::native::kept_text(&s))
     }
     fn text(&self) -> &str {
         self.0.as_str()
@@ -192,16 +169,13 @@ mod tests {
     }
 
     #[test]
-    fn route_texts_are_kept_once_for_the_process() {
-        let here = route_text("/kept/{id}");
-        let there = std::thread::spawn(|| route_text("/kept/{id}"))
-            .join()
-            .unwrap();
-        assert_eq!(here.as_str(), "/kept/{id}");
-        // The same static text on both threads, whatever each thread's cache holds.
-        assert_eq!(here.as_str().as_ptr(), there.as_str().as_ptr());
-        let resource = resource_text("GET", "/kept/{id}");
-        assert_eq!(resource.as_str(), "GET /kept/{id}");
+    fn route_and_resource_texts_are_the_texts_kept_for_the_process() {
+        let kept = crate::native::kept_text("GET /kept/{id}");
+        assert_eq!(
+            resource_text("GET", "/kept/{id}").as_str().as_ptr(),
+            kept.as_str().as_ptr()
+        );
+        assert_eq!(route_text("/kept/{id}").as_str(), "/kept/{id}");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 mod attributes;
 mod current;
 mod inline_text;
+mod kept_text;
 #[cfg(feature = "tracing-bridge")]
 mod layer;
 mod settings;
@@ -20,6 +21,7 @@ pub(crate) use settings::DEFAULT_SERVICE;
 pub(crate) use attributes::{apply, key_text, text, value_text, StaticTags};
 pub(crate) use current::{Current, Entered};
 pub(crate) use inline_text::{short_text, PushStr, TextBuf};
+pub(crate) use kept_text::kept_text;
 #[cfg(feature = "tracing-bridge")]
 pub(crate) use layer::NativeLayer;
 
@@ -41,7 +43,7 @@ thread_local! {
     /// This thread's own copy of the installed settings. A request reads the lock and clones
     /// the shared `Arc` otherwise: both write a word every request thread shares, which then
     /// moves from core to core on every request of a multi-threaded server. A copy of its own
-    /// (handles on the same sampler and exporter) is counted on this thread alone.
+    /// (its texts are static; the same sampler and exporter) is counted on this thread alone.
     static LOCAL: RefCell<Option<(u64, Arc<TraceSettings>)>> = const { RefCell::new(None) };
 }
 
@@ -91,7 +93,7 @@ pub(crate) fn installed() -> Option<Arc<TraceSettings>> {
                     return Some(Some(settings.clone()));
                 }
             }
-            let own = shared().map(|settings| Arc::new(settings.for_thread()));
+            let own = shared().map(|settings| Arc::new(TraceSettings::clone(&settings)));
             *local = own.clone().map(|own| (generation, own));
             Some(own)
         })

@@ -1,10 +1,10 @@
 //! What the native pipeline reads from the environment, with Datadog's defaults.
 
+use super::kept_text;
 use crate::export::{Exporter, ExporterConfig};
 use crate::propagation::PropagationConfig;
 use crate::sampling::Sampler;
 use crate::trace::TraceSettings;
-use libdd_tinybytes::BytesString;
 use std::sync::Arc;
 
 /// `DD_SERVICE` when unset, as dd-trace-rs names an unnamed service.
@@ -80,39 +80,20 @@ impl Env {
         exporter: Arc<Exporter>,
     ) -> TraceSettings {
         TraceSettings {
-            service: process_text(&self.service),
-            env: self.env.as_deref().map(process_text),
-            version: self.version.as_deref().map(process_text),
+            service: kept_text(&self.service),
+            env: self.env.as_deref().map(kept_text),
+            version: self.version.as_deref().map(kept_text),
             tags: self
                 .tags
                 .iter()
-                .map(|(k, v)| (process_text(k), process_text(v)))
+                .map(|(k, v)| (kept_text(k), kept_text(v)))
                 .collect(),
-            runtime_id: process_text(&crate::ids::runtime_id()),
+            runtime_id: kept_text(&crate::ids::runtime_id()),
             propagation: self.propagation,
             sampler,
             sink: exporter,
         }
     }
-}
-
-/// A text every span of the process carries (service, env, version, `DD_TAGS`, runtime id), as
-/// static text: span text that is shared is reference-counted, and every span's copy of it
-/// would count up on the request thread and down on the exporter's, one word moving between
-/// the cores twice per span and text. Kept for the process, once per distinct text (a new
-/// installation with the same configuration adds nothing).
-fn process_text(text: &str) -> BytesString {
-    static TEXTS: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
-    let mut texts = TEXTS.lock().unwrap_or_else(|p| p.into_inner());
-    let kept = match texts.iter().find(|t| **t == text) {
-        Some(kept) => *kept,
-        None => {
-            let kept: &'static str = Box::leak(text.to_owned().into_boxed_str());
-            texts.push(kept);
-            kept
-        }
-    };
-    BytesString::from_static(kept)
 }
 
 fn take_tag(tags: &mut [(String, String)], key: &str) -> Option<String> {

@@ -23,6 +23,7 @@ pub(crate) trait ChunkSink: Send + Sync {
 }
 
 /// What every trace of the process shares.
+#[derive(Clone)]
 pub(crate) struct TraceSettings {
     pub service: BytesString,
     pub env: Option<BytesString>,
@@ -33,23 +34,6 @@ pub(crate) struct TraceSettings {
     pub propagation: PropagationConfig,
     pub sampler: Arc<Sampler>,
     pub sink: Arc<dyn ChunkSink>,
-}
-
-impl TraceSettings {
-    /// A copy for one thread, with the same texts (static: installation makes them so),
-    /// sampler and sink.
-    pub(crate) fn for_thread(&self) -> TraceSettings {
-        TraceSettings {
-            service: self.service.clone(),
-            env: self.env.clone(),
-            version: self.version.clone(),
-            tags: self.tags.clone(),
-            runtime_id: self.runtime_id.clone(),
-            propagation: self.propagation.clone(),
-            sampler: self.sampler.clone(),
-            sink: self.sink.clone(),
-        }
-    }
 }
 
 impl std::fmt::Debug for TraceSettings {

@@ -262,24 +262,3 @@ fn a_tag_set_twice_goes_out_once_with_its_last_value_and_the_maps_marked_checked
     let root_span = chunks[0].iter().find(|s| s.parent_id == 0).unwrap();
     assert_eq!(meta(root_span, "http.route"), Some("/b"));
 }
-
-#[test]
-fn different_keys_of_the_same_length_and_ends_are_both_kept() {
-    let (settings, sink) = settings(&[]);
-    let mut root = root(&settings, &[]);
-    // Same length, first and last byte: the cheap signature matches, the text does not.
-    root.set_meta(
-        BytesString::from_static("team.a1"),
-        BytesString::from_static("x"),
-    );
-    root.set_meta(
-        BytesString::from_static("team.b1"),
-        BytesString::from_static("y"),
-    );
-    root.finish();
-    let chunks = sink.0.lock().unwrap();
-    let span = &chunks[0][0];
-    assert!(span.meta.is_deduped());
-    assert_eq!(meta(span, "team.a1"), Some("x"));
-    assert_eq!(meta(span, "team.b1"), Some("y"));
-}

@@ -1,0 +1,83 @@
+//! Span text kept for the process: static text, which spans carry without a reference count.
+//!
+//! Shared span text is reference-counted, and every span's copy of it is counted up on the
+//! request thread and down on the exporter's: one word moving between the cores twice per span
+//! and text. A text every span carries, from a set the configuration or the application
+//! bounds (service, env, `DD_TAGS`, the runtime id; route templates and their resources), is
+//! kept instead, once per distinct text and within a budget for the process; past the budget,
+//! texts are shared by count as before.
+
+use libdd_tinybytes::BytesString;
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+/// Bytes of text the process keeps at most (an application with that many routes, or an
+/// integration giving paths as routes, goes past it).
+const BUDGET: usize = 1 << 20;
+
+/// Kept texts and the bytes they take.
+#[derive(Default)]
+struct Kept {
+    bytes: usize,
+    texts: HashSet<&'static str>,
+}
+
+impl Kept {
+    /// `text` as kept text: found, or kept now when the budget allows.
+    fn keep(&mut self, text: &str, budget: usize) -> Option<&'static str> {
+        if let Some(kept) = self.texts.get(text) {
+            return Some(kept);
+        }
+        if self.bytes + text.len() > budget {
+            return None;
+        }
+        self.bytes += text.len();
+        let kept: &'static str = Box::leak(text.to_owned().into_boxed_str());
+        self.texts.insert(kept);
+        Some(kept)
+    }
+}
+
+/// `text` as span text: static once kept (on a thread's first sight of it: callers cache the
+/// result per thread or per installation), reference-counted past the budget.
+pub(crate) fn kept_text(text: &str) -> BytesString {
+    static KEPT: Mutex<Option<Kept>> = Mutex::new(None);
+    let kept = KEPT
+        .lock()
+        .ok()
+        .and_then(|mut kept| kept.get_or_insert_with(Kept::default).keep(text, BUDGET));
+    match kept {
+        Some(kept) => BytesString::from_static(kept),
+        None => BytesString::from_string(text.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_is_kept_once_and_past_the_budget_not_at_all() {
+        let mut kept = Kept::default();
+        let a = kept.keep("GET /users/{id}", 20).unwrap();
+        assert_eq!(a, "GET /users/{id}");
+        // Kept once: the same text again is the same memory and costs nothing more.
+        assert_eq!(
+            kept.keep("GET /users/{id}", 20).unwrap().as_ptr(),
+            a.as_ptr()
+        );
+        assert_eq!(kept.bytes, 15);
+        assert!(kept.keep("GET /orders", 20).is_none(), "over the budget");
+        assert!(kept.keep("/a", 20).is_some(), "what still fits");
+    }
+
+    #[test]
+    fn span_text_is_static_once_kept_and_equal_either_way() {
+        let a = kept_text("/kept/{id}");
+        let b = std::thread::spawn(|| kept_text("/kept/{id}"))
+            .join()
+            .unwrap();
+        assert_eq!(a.as_str(), "/kept/{id}");
+        assert_eq!(a.as_str().as_ptr(), b.as_str().as_ptr());
+    }
+}
