@@ -25,9 +25,10 @@ build_load_app() {
 }
 
 # start_sink PORT MODE: a stand-in agent (scripts/sink.py) on PORT; sets $sink_pid.
-# SINK_DECODE=0 in the environment makes it count trace chunks without decoding spans.
+# SINK_DECODE=0 in the environment makes it count trace chunks without decoding spans. It
+# answers with an agent rate for the apps' service (`load`, as start_app names it).
 start_sink() {
-  $py scripts/sink.py "$1" "$2" >/dev/null &
+  SINK_SERVICES="${SINK_SERVICES:-load}" $py scripts/sink.py "$1" "$2" >/dev/null &
   sink_pid=$!
   wait_http "http://127.0.0.1:$1/_stats"
 }

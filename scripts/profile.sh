@@ -25,7 +25,7 @@ out="${CARGO_TARGET_DIR:-target}/profile"
 mkdir -p "$out"
 py=python3; [ -x .venv/bin/python ] && py=.venv/bin/python
 port=$($py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-$py scripts/sink.py "$port" >/dev/null &
+SINK_SERVICES=bench $py scripts/sink.py "$port" >/dev/null &
 sink=$!
 trap 'kill $sink 2>/dev/null || true' EXIT
 sleep 0.5

@@ -8,6 +8,11 @@ the payload's array header and spans are not counted).
 
   sink.py PORT [MODE]    MODE: up (default), hang (accept, never answer), 500, garbage
 
+It answers sends with the sampling rates a Datadog Agent sends, versioned as the agent does:
+the default rate, and a rate for each service named in SINK_SERVICES (comma-separated; no
+env), as an agent does once it has received that service's traces, so tracers sample by the
+agent's rate as in production.
+
 GET /_stats answers the counts as JSON; GET /_stats?from_ns=A&to_ns=B adds "spans_in_window",
 the spans whose start is in [A, B) (needs msgpack). SIGTERM prints the counts and exits.
 """
@@ -35,6 +40,11 @@ lock = threading.Lock()
 # SINK_DECODE=0 reads only the payload's array header (trace chunks, not spans): the load
 # script uses it so that decoding does not take CPU from the app on a 2-core machine.
 decode = os.environ.get("SINK_DECODE", "1") != "0"
+
+rates = {"service:,env:": 1.0}
+for service in filter(None, os.environ.get("SINK_SERVICES", "").split(",")):
+    rates[f"service:{service.strip()},env:"] = 1.0
+rates_reply = json.dumps({"rate_by_service": rates}).encode()
 
 
 def count(payload: bytes):
@@ -92,12 +102,14 @@ class Sink(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"\x00\xffNOT HTTP\r\n\r\n")
             self.close_connection = True
             return
-        # A Datadog Agent's first answer: the default rate, so tracers sample by agent rate.
-        self._send(200, b'{"rate_by_service":{"service:,env:":1.0}}', "application/json")
+        self._send(200, rates_reply, "application/json", rates_version="1")
 
-    def _send(self, status, body, ctype):
+    def _send(self, status, body, ctype, rates_version=None):
         self.send_response(status)
         self.send_header("content-type", ctype)
+        if rates_version:
+            # A Datadog Agent versions its rates; tracers take rates only from a new version.
+            self.send_header("datadog-rates-payload-version", rates_version)
         self.send_header("content-length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

@@ -94,6 +94,9 @@ pub const TRACE_HEADERS: [(&str, &str); 6] = [
     ("tracestate", "dd=s:1;t.dm:-0,congo=t61rcWkgMzE"),
 ];
 
+/// The service the benches' traces carry (the sink gives it an agent rate).
+pub const BENCH_SERVICE: &str = "bench";
+
 /// The Datadog pipelines, exporting to a discarding sink on loopback (for benches): this
 /// project's request spans on the native pipeline (`init`'s default) and the OpenTelemetry
 /// peers on the OpenTelemetry pipeline, side by side in one process.
@@ -104,15 +107,15 @@ pub const TRACE_HEADERS: [(&str, &str); 6] = [
 /// script does, so that the receiver's instructions are not in the bench's process).
 pub fn pipeline_to_sink() -> ddtrace_core::TracerGuard {
     let url = std::env::var("DDTRACE_BENCH_AGENT_URL").unwrap_or_else(|_| {
-        let port = crate::sink::start_discarding_agent();
+        let port = crate::sink::start_agent_sink(BENCH_SERVICE);
         format!("http://127.0.0.1:{port}")
     });
     // Set before any thread of the bench reads the environment (the native pipeline does).
     std::env::set_var("DD_TRACE_AGENT_URL", &url);
-    std::env::set_var("DD_SERVICE", "bench");
+    std::env::set_var("DD_SERVICE", BENCH_SERVICE);
     let mut config = ddtrace_core::datadog_opentelemetry::configuration::Config::builder();
     config
-        .set_service("bench".to_string())
+        .set_service(BENCH_SERVICE.to_string())
         .set_trace_agent_url(url)
         .set_telemetry_enabled(false);
     let otel_only = std::env::var("DDTRACE_RS_PIPELINE")

@@ -188,6 +188,44 @@ fn an_empty_flush_is_never_taken_for_a_delivery() {
     );
 }
 
+/// A Datadog Agent versions the sampling rates it answers with; libdatadog hands rates on only
+/// from an answer with a new version, and the sampler takes them from the outcome.
+#[test]
+fn an_agents_versioned_rates_reach_the_outcome() {
+    let port = ddtrace_conformance::sink::start_agent_sink("shop");
+    let outcomes = Arc::new(Mutex::new(Vec::new()));
+    let seen = outcomes.clone();
+    let config = ExporterConfig {
+        url: format!("http://127.0.0.1:{port}"),
+        ..ExporterConfig::default()
+    };
+    let exporter = Exporter::start(config, Box::new(move |o| seen.lock().unwrap().push(o)))
+        .expect("exporter starts");
+    let span = || SpanBytes {
+        name: BytesString::from_static("job"),
+        service: BytesString::from_static("shop"),
+        trace_id: 1,
+        span_id: 1,
+        ..Default::default()
+    };
+    exporter.send(vec![span()]);
+    exporter.flush(Duration::from_secs(10));
+    exporter.send(vec![span()]);
+    exporter.flush(Duration::from_secs(10));
+    exporter.shutdown(Duration::from_secs(2));
+    let outcomes = outcomes.lock().unwrap().clone();
+    let sampler = Sampler::from_lookup(|_| None);
+    match outcomes.as_slice() {
+        [Outcome::Rates(body), Outcome::Delivered] => {
+            assert!(body.contains("service:shop,env:"), "{body}");
+            sampler.agent_rates(body);
+        }
+        other => panic!("the first send carries the rates, the second the same version: {other:?}"),
+    }
+    let decision = sampler.sample(&span());
+    assert_eq!(decision.mechanism, 1, "sampled by the agent's rate");
+}
+
 #[test]
 fn chunks_after_shutdown_are_counted_as_dropped() {
     let port = ddtrace_conformance::agent::free_port();

@@ -41,15 +41,18 @@ impl Kept {
 /// `text` as span text: static once kept (on a thread's first sight of it: callers cache the
 /// result per thread or per installation), reference-counted past the budget.
 pub(crate) fn kept_text(text: &str) -> BytesString {
-    static KEPT: Mutex<Option<Kept>> = Mutex::new(None);
-    let kept = KEPT
-        .lock()
-        .ok()
-        .and_then(|mut kept| kept.get_or_insert_with(Kept::default).keep(text, BUDGET));
-    match kept {
+    match kept_str(text) {
         Some(kept) => BytesString::from_static(kept),
         None => BytesString::from_string(text.to_owned()),
     }
+}
+
+/// `text` kept for the process, or `None` past the budget.
+pub(crate) fn kept_str(text: &str) -> Option<&'static str> {
+    static KEPT: Mutex<Option<Kept>> = Mutex::new(None);
+    KEPT.lock()
+        .ok()
+        .and_then(|mut kept| kept.get_or_insert_with(Kept::default).keep(text, BUDGET))
 }
 
 #[cfg(test)]

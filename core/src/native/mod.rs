@@ -21,7 +21,7 @@ pub(crate) use settings::DEFAULT_SERVICE;
 pub(crate) use attributes::{apply, key_text, text, value_text, StaticTags};
 pub(crate) use current::{Current, Entered};
 pub(crate) use inline_text::{short_text, PushStr, TextBuf};
-pub(crate) use kept_text::kept_text;
+pub(crate) use kept_text::{kept_str, kept_text};
 #[cfg(feature = "tracing-bridge")]
 pub(crate) use layer::NativeLayer;
 

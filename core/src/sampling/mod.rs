@@ -132,17 +132,38 @@ const LOCAL_RULE: u8 = 3;
 const REMOTE_USER_RULE: u8 = 11;
 const REMOTE_DYNAMIC_RULE: u8 = 12;
 
-/// `_dd.p.ksr`: the rate with at most six decimals and no trailing zeros; static for the
-/// rates of 1 and 0 that most traces carry.
+/// `_dd.p.ksr`: the rate with at most six decimals and no trailing zeros. Every trace sampled
+/// by the agent's rate or a rule carries it, so it is static text: written for 1 and 0 (the
+/// rates most traces carry), and for any other rate formatted once per thread while the rate
+/// lasts (the agent's rates change every few seconds at most) and kept for the process.
 fn kept_rate(rate: f64) -> Option<Cow<'static, str>> {
     if rate.is_nan() || !(0.0..=1.0).contains(&rate) {
         return None;
     }
-    let text = format!("{rate:.6}");
-    Some(match text.trim_end_matches('0').trim_end_matches('.') {
-        "1" => Cow::Borrowed("1"),
-        "0" => Cow::Borrowed("0"),
-        other => Cow::Owned(other.to_string()),
+    if rate == 1.0 {
+        return Some(Cow::Borrowed("1"));
+    }
+    if rate == 0.0 {
+        return Some(Cow::Borrowed("0"));
+    }
+    thread_local! {
+        static LAST: std::cell::Cell<Option<(u64, &'static str)>> =
+            const { std::cell::Cell::new(None) };
+    }
+    let bits = rate.to_bits();
+    if let Ok(Some((last, text))) = LAST.try_with(std::cell::Cell::get) {
+        if last == bits {
+            return Some(Cow::Borrowed(text));
+        }
+    }
+    let formatted = format!("{rate:.6}");
+    let text = formatted.trim_end_matches('0').trim_end_matches('.');
+    Some(match crate::native::kept_str(text) {
+        Some(kept) => {
+            let _ = LAST.try_with(|last| last.set(Some((bits, kept))));
+            Cow::Borrowed(kept)
+        }
+        None => Cow::Owned(text.to_string()),
     })
 }
 
@@ -285,6 +306,33 @@ mod tests {
                 .collect();
             assert_eq!(ksr, meta, "{case}");
         }
+    }
+
+    #[test]
+    fn the_kept_rate_is_static_text_formatted_as_datadogs_tracers_do() {
+        let cases = [
+            (1.0, "1"),
+            (0.0, "0"),
+            (0.5, "0.5"),
+            (0.1234567, "0.123457"),
+            (0.0000001, "0"),
+            (0.00000051, "0.000001"),
+        ];
+        for (rate, text) in cases {
+            for _ in 0..2 {
+                // Twice: the second comes from the thread's last rate.
+                match kept_rate(rate) {
+                    Some(Cow::Borrowed(kept)) => assert_eq!(kept, text, "{rate}"),
+                    other => panic!("{rate}: {other:?}"),
+                }
+            }
+        }
+        // A rate that alternates with another is still the right text.
+        assert_eq!(kept_rate(0.25).as_deref(), Some("0.25"));
+        assert_eq!(kept_rate(0.5).as_deref(), Some("0.5"));
+        assert_eq!(kept_rate(0.25).as_deref(), Some("0.25"));
+        assert_eq!(kept_rate(1.5), None);
+        assert_eq!(kept_rate(f64::NAN), None);
     }
 
     #[test]
