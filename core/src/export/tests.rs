@@ -21,6 +21,19 @@ fn wait_for_spans(agent: &TestAgent, n: usize) -> Vec<Value> {
     }
 }
 
+/// An exporter to the agent on `port` on loopback, and the outcomes it reports.
+fn exporter_on(port: u16, config: ExporterConfig) -> (Exporter, Arc<Mutex<Vec<Outcome>>>) {
+    let outcomes = Arc::new(Mutex::new(Vec::new()));
+    let seen = outcomes.clone();
+    let config = ExporterConfig {
+        url: format!("http://127.0.0.1:{port}"),
+        ..config
+    };
+    let exporter = Exporter::start(config, Box::new(move |o| seen.lock().unwrap().push(o)))
+        .expect("exporter starts");
+    (exporter, outcomes)
+}
+
 #[test]
 fn a_trace_reaches_the_agent_as_the_core_built_it() {
     let agent = TestAgent::start();
@@ -121,16 +134,13 @@ fn shutdown_flushes_what_is_buffered() {
 
 #[test]
 fn an_unreachable_agent_is_reported_and_never_blocks() {
-    let port = ddtrace_conformance::agent::free_port();
-    let failures = Arc::new(Mutex::new(Vec::new()));
-    let seen = failures.clone();
-    let config = ExporterConfig {
-        url: format!("http://127.0.0.1:{port}"),
-        flush_interval: Duration::from_millis(100),
-        ..ExporterConfig::default()
-    };
-    let exporter = Exporter::start(config, Box::new(move |o| seen.lock().unwrap().push(o)))
-        .expect("exporter starts");
+    let (exporter, failures) = exporter_on(
+        ddtrace_conformance::agent::free_port(),
+        ExporterConfig {
+            flush_interval: Duration::from_millis(100),
+            ..ExporterConfig::default()
+        },
+    );
     // Queuing never waits for the agent: this loop ends at once, and what does not fit in the
     // buffer is dropped.
     for i in 0..1000u64 {
@@ -158,15 +168,10 @@ fn an_unreachable_agent_is_reported_and_never_blocks() {
 /// shutdown during an outage (seen in `scripts/soak.sh`: one "agent back" line too many).
 #[test]
 fn an_empty_flush_is_never_taken_for_a_delivery() {
-    let port = ddtrace_conformance::agent::free_port();
-    let outcomes = Arc::new(Mutex::new(Vec::new()));
-    let seen = outcomes.clone();
-    let config = ExporterConfig {
-        url: format!("http://127.0.0.1:{port}"),
-        ..ExporterConfig::default()
-    };
-    let exporter = Exporter::start(config, Box::new(move |o| seen.lock().unwrap().push(o)))
-        .expect("exporter starts");
+    let (exporter, outcomes) = exporter_on(
+        ddtrace_conformance::agent::free_port(),
+        ExporterConfig::default(),
+    );
     exporter.send(vec![SpanBytes {
         name: BytesString::from_static("job"),
         trace_id: 1,
@@ -192,15 +197,10 @@ fn an_empty_flush_is_never_taken_for_a_delivery() {
 /// from an answer with a new version, and the sampler takes them from the outcome.
 #[test]
 fn an_agents_versioned_rates_reach_the_outcome() {
-    let port = ddtrace_conformance::sink::start_agent_sink("shop");
-    let outcomes = Arc::new(Mutex::new(Vec::new()));
-    let seen = outcomes.clone();
-    let config = ExporterConfig {
-        url: format!("http://127.0.0.1:{port}"),
-        ..ExporterConfig::default()
-    };
-    let exporter = Exporter::start(config, Box::new(move |o| seen.lock().unwrap().push(o)))
-        .expect("exporter starts");
+    let (exporter, outcomes) = exporter_on(
+        ddtrace_conformance::sink::start_agent_sink("shop"),
+        ExporterConfig::default(),
+    );
     let span = || SpanBytes {
         name: BytesString::from_static("job"),
         service: BytesString::from_static("shop"),
