@@ -133,9 +133,10 @@ const REMOTE_USER_RULE: u8 = 11;
 const REMOTE_DYNAMIC_RULE: u8 = 12;
 
 /// `_dd.p.ksr`: the rate with at most six decimals and no trailing zeros. Every trace sampled
-/// by the agent's rate or a rule carries it, so it is static text: written for 1 and 0 (the
+/// by the agent's rate or a rule carries it, so it is static text: written out for 1 and 0 (the
 /// rates most traces carry), and for any other rate formatted once per thread while the rate
-/// lasts (the agent's rates change every few seconds at most) and kept for the process.
+/// lasts (the agent's rates change every few seconds at most; a thread remembers the last few,
+/// as traces of several services, or rules, can take turns) and kept for the process.
 fn kept_rate(rate: f64) -> Option<Cow<'static, str>> {
     if rate.is_nan() || !(0.0..=1.0).contains(&rate) {
         return None;
@@ -146,13 +147,16 @@ fn kept_rate(rate: f64) -> Option<Cow<'static, str>> {
     if rate == 0.0 {
         return Some(Cow::Borrowed("0"));
     }
+    const REMEMBERED: usize = 4;
+    type Recent = [Option<(u64, &'static str)>; REMEMBERED];
     thread_local! {
-        static LAST: std::cell::Cell<Option<(u64, &'static str)>> =
-            const { std::cell::Cell::new(None) };
+        static RECENT: std::cell::Cell<(Recent, usize)> =
+            const { std::cell::Cell::new(([None; REMEMBERED], 0)) };
     }
     let bits = rate.to_bits();
-    if let Ok(Some((last, text))) = LAST.try_with(std::cell::Cell::get) {
-        if last == bits {
+    let recent = RECENT.try_with(std::cell::Cell::get).ok();
+    if let Some((rates, _)) = recent {
+        if let Some((_, text)) = rates.iter().flatten().find(|(b, _)| *b == bits) {
             return Some(Cow::Borrowed(text));
         }
     }
@@ -160,7 +164,10 @@ fn kept_rate(rate: f64) -> Option<Cow<'static, str>> {
     let text = formatted.trim_end_matches('0').trim_end_matches('.');
     Some(match crate::native::kept_str(text) {
         Some(kept) => {
-            let _ = LAST.try_with(|last| last.set(Some((bits, kept))));
+            if let Some((mut rates, next)) = recent {
+                rates[next % REMEMBERED] = Some((bits, kept));
+                let _ = RECENT.try_with(|r| r.set((rates, next + 1)));
+            }
             Cow::Borrowed(kept)
         }
         None => Cow::Owned(text.to_string()),
@@ -327,10 +334,15 @@ mod tests {
                 }
             }
         }
-        // A rate that alternates with another is still the right text.
-        assert_eq!(kept_rate(0.25).as_deref(), Some("0.25"));
-        assert_eq!(kept_rate(0.5).as_deref(), Some("0.5"));
-        assert_eq!(kept_rate(0.25).as_deref(), Some("0.25"));
+        // Rates that take turns, more of them than a thread remembers, are each the right
+        // text, and the same kept text each time.
+        let turns = [0.25, 0.5, 0.75, 0.125, 0.0625, 0.25, 0.5];
+        let texts = ["0.25", "0.5", "0.75", "0.125", "0.0625", "0.25", "0.5"];
+        for (rate, text) in turns.iter().zip(texts) {
+            assert_eq!(kept_rate(*rate).as_deref(), Some(text));
+        }
+        let first = kept_rate(0.75).map(|t| t.as_ptr());
+        assert_eq!(kept_rate(0.75).map(|t| t.as_ptr()), first);
         assert_eq!(kept_rate(1.5), None);
         assert_eq!(kept_rate(f64::NAN), None);
     }
