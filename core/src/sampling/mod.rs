@@ -327,7 +327,7 @@ mod tests {
         ];
         for (rate, text) in cases {
             for _ in 0..2 {
-                // Twice: the second comes from the thread's last rate.
+                // Twice: the second time from the rates the thread remembers.
                 match kept_rate(rate) {
                     Some(Cow::Borrowed(kept)) => assert_eq!(kept, text, "{rate}"),
                     other => panic!("{rate}: {other:?}"),
