@@ -61,3 +61,24 @@ impl HeaderSource for http::HeaderMap {
             .map(|(name, value)| (name.as_str(), value.as_bytes()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `host` and `user-agent` are looked up by `http`'s constants; every name finds the same
+    /// values, in order, as a lookup by text.
+    #[test]
+    fn a_header_map_gives_every_value_of_a_name() {
+        let mut map = http::HeaderMap::new();
+        map.append("host", http::HeaderValue::from_static("shop.example"));
+        map.append("user-agent", http::HeaderValue::from_static("curl/8"));
+        map.append("user-agent", http::HeaderValue::from_static("again"));
+        map.append("x-request-id", http::HeaderValue::from_static("7"));
+        let values = |name| map.values_of(name).collect::<Vec<_>>();
+        assert_eq!(values("host"), [b"shop.example".as_slice()]);
+        assert_eq!(values("user-agent"), [b"curl/8".as_slice(), b"again"]);
+        assert_eq!(values("x-request-id"), [b"7".as_slice()]);
+        assert!(values("accept").is_empty());
+    }
+}

@@ -38,12 +38,10 @@ const STATIC_KEYS: &[&str] = &[
     "_dd.propagation_error",
 ];
 
-/// Values of the decision maker the local sampler sets, as static text.
-const STATIC_VALUES: &[&str] = &["-0", "-1", "-3", "-4"];
-
-/// Span text for a tag value, static when it is one of the few values every trace repeats.
+/// Span text for a tag value, static when it is one of the few values every trace repeats
+/// (the propagated tags' common values: `propagation::known_text`).
 pub(crate) fn value_text(value: &str) -> BytesString {
-    match STATIC_VALUES.iter().find(|v| **v == value) {
+    match crate::propagation::known_text(value) {
         Some(v) => BytesString::from_static(v),
         None => crate::native::short_text(value),
     }

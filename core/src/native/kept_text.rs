@@ -9,7 +9,8 @@
 
 use libdd_tinybytes::BytesString;
 use std::collections::HashSet;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{LazyLock, RwLock};
 
 /// Bytes of text the process keeps at most (an application with that many routes, or an
 /// integration giving paths as routes, goes past it).
@@ -23,9 +24,14 @@ struct Kept {
 }
 
 impl Kept {
+    /// `text`, if it is kept.
+    fn get(&self, text: &str) -> Option<&'static str> {
+        self.texts.get(text).copied()
+    }
+
     /// `text` as kept text: found, or kept now when the budget allows.
     fn keep(&mut self, text: &str, budget: usize) -> Option<&'static str> {
-        if let Some(kept) = self.texts.get(text) {
+        if let Some(kept) = self.get(text) {
             return Some(kept);
         }
         if self.bytes + text.len() > budget {
@@ -48,11 +54,24 @@ pub(crate) fn kept_text(text: &str) -> BytesString {
 }
 
 /// `text` kept for the process, or `None` past the budget.
+///
+/// Callers come here when their own cache misses, which an application with more routes than
+/// a thread's cache holds does on many requests, from every thread: finding a kept text takes
+/// the lock for reading only, and once the budget is spent no text is written again.
 pub(crate) fn kept_str(text: &str) -> Option<&'static str> {
-    static KEPT: Mutex<Option<Kept>> = Mutex::new(None);
-    KEPT.lock()
-        .ok()
-        .and_then(|mut kept| kept.get_or_insert_with(Kept::default).keep(text, BUDGET))
+    static KEPT: LazyLock<RwLock<Kept>> = LazyLock::new(RwLock::default);
+    static FULL: AtomicBool = AtomicBool::new(false);
+    if let Some(kept) = KEPT.read().ok().and_then(|kept| kept.get(text)) {
+        return Some(kept);
+    }
+    if FULL.load(Ordering::Relaxed) {
+        return None;
+    }
+    let kept = KEPT.write().ok()?.keep(text, BUDGET);
+    if kept.is_none() {
+        FULL.store(true, Ordering::Relaxed);
+    }
+    kept
 }
 
 #[cfg(test)]

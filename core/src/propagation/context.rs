@@ -79,17 +79,23 @@ pub(crate) fn propagated_key(suffix: &str) -> Cow<'static, str> {
 /// Text every trace repeats (the common keys, the decision makers, the kept rates of 1 and
 /// 0) as static text; anything else is copied.
 pub(crate) fn known(text: &str) -> Cow<'static, str> {
-    if let Some(k) = KNOWN_KEYS.iter().find(|k| **k == text) {
-        return Cow::Borrowed(k);
-    }
-    const KNOWN: [&str; 16] = [
-        "-0", "-1", "-2", "-3", "-4", "-5", "-6", "-7", "-8", "-9", "-10", "-11", "-12", "-13",
-        "1", "0",
-    ];
-    match KNOWN.iter().find(|k| **k == text) {
+    match known_text(text) {
         Some(k) => Cow::Borrowed(k),
         None => Cow::Owned(text.to_string()),
     }
+}
+
+/// `text` as the static text of [`known`], when it is one.
+pub(crate) fn known_text(text: &str) -> Option<&'static str> {
+    const KNOWN_VALUES: [&str; 16] = [
+        "-0", "-1", "-2", "-3", "-4", "-5", "-6", "-7", "-8", "-9", "-10", "-11", "-12", "-13",
+        "1", "0",
+    ];
+    KNOWN_KEYS
+        .iter()
+        .chain(KNOWN_VALUES.iter())
+        .find(|k| **k == text)
+        .copied()
 }
 
 /// A span link: a reference from the server span to a trace context it did not continue.

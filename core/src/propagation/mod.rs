@@ -46,6 +46,7 @@ mod tracecontext;
 
 pub use baggage::Baggage;
 pub use config::{ExtractBehavior, PropagationConfig, Style};
+pub(crate) use context::known_text;
 pub use context::{Extracted, RemoteContext, SpanLink, TraceTags};
 pub use otel::{extract, inject, HeaderExtractor, HeaderInjector};
 pub(crate) use trace::Text;
