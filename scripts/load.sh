@@ -45,3 +45,6 @@ run_case "opentelemetry-instrumentation-tower, agent up" otel-tower "http://127.
 run_case "axum-tracing-opentelemetry, agent up" axum-tracing-opentelemetry "http://127.0.0.1:$sink_port"
 run_case "tower-http TraceLayer + tracing-opentelemetry, agent up" trace-layer "http://127.0.0.1:$sink_port"
 run_case "DatadogLayer (this project), agent down" traced "http://127.0.0.1:$down_port"
+# The least any tracer on libdatadog's exporter costs: a hand-built root span, no sampler, no
+# propagation (benches/support/floor.rs).
+run_case "libdatadog floor (hand-built root span), agent up" floor "http://127.0.0.1:$sink_port"

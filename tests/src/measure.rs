@@ -337,7 +337,18 @@ pub fn cpu_table(
     names: &[&str],
     request: impl Fn(usize, bool),
 ) {
-    let flush = || pipeline.flush();
+    cpu_table_flushing(group, || pipeline.flush(), names, request);
+}
+
+/// [`cpu_table`] for a bench with exporters besides the pipeline's: `flush` sends what every
+/// one of them holds.
+pub fn cpu_table_flushing(
+    group: &str,
+    flush: impl Fn(),
+    names: &[&str],
+    request: impl Fn(usize, bool),
+) {
+    let flush = &flush;
     for headers in [false, true] {
         let rounds = interleaved_rounds(CPU_ROUNDS, 5_000, flush, names.len(), |case| {
             request(case, headers)
@@ -376,6 +387,18 @@ pub fn compare(
     names: &[&str],
     one: impl Fn(usize, bool),
 ) {
+    compare_flushing(c, group, || pipeline.flush(), names, one);
+}
+
+/// [`compare`] for a bench with exporters besides the pipeline's: `flush` sends what every one
+/// of them holds.
+pub fn compare_flushing(
+    c: &mut criterion::Criterion,
+    group: &str,
+    flush: impl Fn(),
+    names: &[&str],
+    one: impl Fn(usize, bool),
+) {
     let mut timings = c.benchmark_group(group);
     timings.measurement_time(std::time::Duration::from_secs(5));
     for headers in [false, true] {
@@ -393,7 +416,7 @@ pub fn compare(
     }
     timings.finish();
     let table = group.split(' ').next().unwrap_or(group);
-    cpu_table(table, pipeline, names, one);
+    cpu_table_flushing(table, flush, names, one);
 }
 
 /// The profile mode of the benches: `DDTRACE_PROFILE=<case>[+headers]` names one case to run

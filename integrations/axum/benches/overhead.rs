@@ -25,7 +25,11 @@ use criterion::{criterion_group, Criterion};
 use ddtrace_axum::DatadogLayer;
 use ddtrace_conformance::measure::{self, CountingAllocator};
 use http_body_util::BodyExt;
+use std::sync::Arc;
 use tower::ServiceExt;
+
+#[path = "support/floor.rs"]
+mod floor;
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
@@ -65,14 +69,14 @@ fn serve(rt: &tokio::runtime::Runtime, app: &Router, headers: bool) -> axum::bod
 /// tracer provider and propagator when they are constructed), each finalized with
 /// `with_state(())` as `axum::serve` does for every connection: an unfinalized router rebuilds
 /// each route, and clones each layer, on every request, which no served app does.
-fn apps() -> Vec<(&'static str, Router)> {
-    cases()
+fn apps(floor: &Arc<floor::Floor>) -> Vec<(&'static str, Router)> {
+    cases(floor)
         .into_iter()
         .map(|(name, router)| (name, router.with_state(())))
         .collect()
 }
 
-fn cases() -> Vec<(&'static str, Router)> {
+fn cases(floor: &Arc<floor::Floor>) -> Vec<(&'static str, Router)> {
     let otel_tower = opentelemetry_instrumentation_tower::http::server::LayerBuilder::builder()
         .with_metrics(false)
         .with_route_extractor(
@@ -98,6 +102,12 @@ fn cases() -> Vec<(&'static str, Router)> {
             "tower-http TraceLayer + tracing-opentelemetry",
             router().layer(tower_http::trace::TraceLayer::new_for_http()),
         ),
+        // The least a request span on libdatadog's exporter costs (see `floor.rs`): headers
+        // are ignored, so its `+headers` row is no floor for propagation.
+        (
+            "libdatadog-floor (hand-built root span, same exporter)",
+            router().layer(floor::FloorLayer(floor.clone())),
+        ),
         // What any layer costs in axum before it does anything: `Router::layer` boxes and
         // clones each route's service per request.
         (
@@ -109,18 +119,28 @@ fn cases() -> Vec<(&'static str, Router)> {
     ]
 }
 
+/// The floor's exporter, to the sink `pipeline_to_sink` set up.
+fn start_floor() -> Arc<floor::Floor> {
+    let url = std::env::var("DD_TRACE_AGENT_URL").expect("set by pipeline_to_sink");
+    floor::Floor::start(&url, ddtrace_conformance::inproc::BENCH_SERVICE)
+}
+
 fn bench(c: &mut Criterion) {
     let guard = ddtrace_conformance::inproc::pipeline_to_sink();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    let apps = apps();
+    let floor = start_floor();
+    let apps = apps(&floor);
     let names: Vec<&str> = apps.iter().map(|(name, _)| *name).collect();
-    measure::compare(
+    measure::compare_flushing(
         c,
         "axum GET /users/{id}",
-        &guard,
+        || {
+            guard.flush();
+            floor.flush();
+        },
         &names,
         |case, headers| {
             serve(&rt, &apps[case].1, headers);
@@ -136,7 +156,8 @@ fn profile(case: &str, headers: bool, n: u64) {
         .enable_all()
         .build()
         .expect("runtime");
-    let apps = apps();
+    let floor = start_floor();
+    let apps = apps(&floor);
     let Some((_, app)) = apps
         .iter()
         .find(|(name, _)| name.split(' ').next() == Some(case))
@@ -150,6 +171,7 @@ fn profile(case: &str, headers: bool, n: u64) {
             serve(&rt, app, headers);
         }
     });
+    floor.flush();
     guard.shutdown();
     measure::report_sizes(case, n, sizes);
     if let Some(path) = trace {

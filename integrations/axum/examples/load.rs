@@ -3,12 +3,17 @@
 //! `traced` (this project, the default, on the native pipeline), or a peer on the OpenTelemetry
 //! Datadog pipeline for comparison:
 //! `otel-tower` (opentelemetry-instrumentation-tower), `axum-tracing-opentelemetry`,
-//! `trace-layer` (tower-http `TraceLayer` through tracing-opentelemetry).
+//! `trace-layer` (tower-http `TraceLayer` through tracing-opentelemetry); or `floor`, the
+//! bench's hand-built root span on libdatadog's exporter (`benches/support/floor.rs`), the
+//! least any tracer on that exporter costs.
 
 use axum::extract::Path;
 use axum::routing::get;
 use axum::Router;
 use ddtrace_axum::DatadogLayer;
+
+#[path = "../benches/support/floor.rs"]
+mod floor;
 
 async fn user(Path(id): Path<String>) -> String {
     format!("user {id}")
@@ -24,15 +29,26 @@ async fn main() {
         "otel-tower" | "axum-tracing-opentelemetry" | "trace-layer"
     );
     let guard = match mode.as_str() {
-        "bare" => None,
+        "bare" | "floor" => None,
         _ if peer => Some(ddtrace_core::init_with(
             ddtrace_core::datadog_opentelemetry::configuration::Config::builder().build(),
         )),
         _ => Some(ddtrace_core::init()),
     };
+    let floor = (mode == "floor").then(|| {
+        let var = |name: &str, default: &str| std::env::var(name).unwrap_or(default.into());
+        floor::Floor::start(
+            &var("DD_TRACE_AGENT_URL", "http://localhost:8126"),
+            &var("DD_SERVICE", "load"),
+        )
+    });
     let app = Router::new().route("/users/{id}", get(user));
+    let app = match (mode.as_str(), &floor) {
+        ("floor", Some(floor)) => app.layer(floor::FloorLayer(floor.clone())),
+        _ => app,
+    };
     let app = match mode.as_str() {
-        "bare" => app,
+        "bare" | "floor" => app,
         "otel-tower" => {
             use opentelemetry_instrumentation_tower::http::{extractors, server};
             match server::LayerBuilder::builder()
@@ -78,5 +94,8 @@ async fn main() {
     }
     if let Some(guard) = guard {
         guard.shutdown();
+    }
+    if let Some(floor) = floor {
+        floor.flush();
     }
 }
