@@ -1,9 +1,10 @@
 //! Per-request overhead of `DatadogLayer` over a bare router, in-process, beside the axum
 //! peers on the same Datadog pipeline in the same run: `opentelemetry-instrumentation-tower`
 //! (tracing only, metrics off), `axum-tracing-opentelemetry`, and tower-http's `TraceLayer`
-//! through the tracing-opentelemetry bridge. Each case is a request through `oneshot` with its
-//! body collected, with and without incoming Datadog + W3C headers. The pipeline exports to a
-//! local sink that accepts the agent's endpoints and discards the payloads.
+//! through the tracing-opentelemetry bridge; and the floor, a hand-built root span with the same
+//! tags on libdatadog's exporter (`support/floor.rs`). Each case is a request through `oneshot`
+//! with its body collected, with and without incoming Datadog + W3C headers. The pipelines
+//! export to a local sink that accepts the agent's endpoints and discards the payloads.
 //!
 //! After criterion's timings, a table gives CPU time per request summed over every thread but
 //! the sink's (so the exporter's encoding and sending is counted) and allocations per request.
