@@ -152,9 +152,10 @@ impl Drop for TracerGuard {
 ///
 /// By default this is the Datadog-native pipeline: request spans are built by this crate as
 /// Datadog spans, continued and passed on by its propagation engine, sampled by libdatadog's
-/// sampler and exported by libdatadog's exporter. `DDTRACE_RS_PIPELINE=opentelemetry` installs
-/// the OpenTelemetry pipeline (`datadog-opentelemetry`) instead, for applications whose own
-/// code uses the OpenTelemetry API (see [`init_with`]).
+/// sampler and exported by libdatadog's exporter. With the `opentelemetry` feature,
+/// `DDTRACE_RS_PIPELINE=opentelemetry` installs the OpenTelemetry pipeline
+/// (`datadog-opentelemetry`) instead, for applications whose own code uses the OpenTelemetry
+/// API (see `init_with`, which that feature adds).
 ///
 /// With the default `tracing-bridge` feature it also installs a `tracing` subscriber, so
 /// `#[instrument]` spans nest under request spans, and prints to stderr this project's
