@@ -1,7 +1,8 @@
 //! The floor of a Datadog-native request span on libdatadog's exporter: a hand-written layer
 //! that builds, for each request, the root span `DatadogLayer` sends (the same service, name,
-//! resource, type, meta and metrics keys), as cheaply as it can be built, and hands it to a
-//! `TraceExporter` behind a `TraceBuffer` configured as the core's.
+//! resource and type, and the meta and metrics keys it has before the agent's sampling rates
+//! apply), as cheaply as it can be built, and hands it to a `TraceExporter` behind a
+//! `TraceBuffer` configured as the core's.
 //!
 //! It leaves out everything a tracer needs beyond that span: no sampler (priority 1,
 //! decision maker `-0`), no propagation (incoming headers are ignored), no request context for
