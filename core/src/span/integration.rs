@@ -11,9 +11,9 @@
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Integration {
-    pub(super) component: &'static str,
-    pub(super) operation_name: &'static str,
-    pub(super) grpc: bool,
+    component: &'static str,
+    operation_name: &'static str,
+    grpc: bool,
 }
 
 impl Integration {

@@ -69,9 +69,9 @@ impl RequestTracer {
     /// A tracer for `integration` with `config`.
     pub fn new(integration: Integration, config: Config) -> Self {
         let mut static_attrs = vec![
-            KeyValue::new("datadog.name", integration.operation_name),
+            KeyValue::new("datadog.name", integration.operation_name()),
             KeyValue::new("datadog.type", integration.span_type()),
-            KeyValue::new("component", integration.component),
+            KeyValue::new("component", integration.component()),
             KeyValue::new("_dd.measured", 1_i64),
         ];
         // Shared strings: cloning them into each span's attributes is a reference count, not
@@ -92,7 +92,7 @@ impl RequestTracer {
         let capacity = static_attrs.len() + 3 + 2 + 4 + 4 + 2 * config.header_tags.len();
         let native_static = crate::native::StaticTags::from_attributes(&static_attrs);
         let enabled = config.enabled
-            && integration_enabled(integration.component, |name| std::env::var(name).ok());
+            && integration_enabled(integration.component(), |name| std::env::var(name).ok());
         RequestTracer {
             shared: Arc::new(Shared {
                 integration,
@@ -145,7 +145,7 @@ impl RequestTracer {
         let config = &shared.config;
         let mut attrs = Vec::with_capacity(shared.capacity);
         attrs.extend_from_slice(&shared.static_attrs);
-        if shared.integration.grpc {
+        if shared.integration.is_grpc() {
             let tags = crate::grpc::MethodTags::of(req.path);
             attrs.push(KeyValue::new(
                 "datadog.resource",
@@ -196,7 +196,7 @@ impl RequestTracer {
             !sc.is_valid() || sc.is_remote()
         };
         let cx = pipeline::start_span(
-            shared.integration.operation_name,
+            shared.integration.operation_name(),
             SpanKind::Server,
             attrs,
             &parent,
@@ -514,7 +514,7 @@ impl RequestSpan {
             self.end_native(span);
             return;
         }
-        if self.shared.integration.grpc {
+        if self.shared.integration.is_grpc() {
             self.end_grpc_otel();
             return;
         }

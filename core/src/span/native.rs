@@ -39,12 +39,12 @@ impl RequestTracer {
         } else {
             TraceContext::new_root_at(propagation_config, &now)
         };
-        if shared.integration.grpc {
+        if shared.integration.is_grpc() {
             let tags = crate::grpc::MethodTags::of(req.path);
             let mut span = Trace::start_root_at(
                 settings,
                 trace,
-                fixed(shared.integration.operation_name),
+                fixed(shared.integration.operation_name()),
                 tags.path.clone(),
                 fixed("grpc"),
                 now,
@@ -61,7 +61,7 @@ impl RequestTracer {
         let mut span = Trace::start_root_at(
             settings,
             trace,
-            fixed(shared.integration.operation_name),
+            fixed(shared.integration.operation_name()),
             text(method.clone()),
             fixed("web"),
             now,
@@ -140,7 +140,7 @@ pub(crate) fn set_error(data: &mut SpanBytes, error: ErrorInfo) {
 impl RequestSpan {
     /// Names the span from its route (or status), tags its status and error, and ends it.
     pub(super) fn end_native(&mut self, mut span: ActiveSpan) {
-        if self.shared.integration.grpc {
+        if self.shared.integration.is_grpc() {
             self.end_grpc_native(span);
             return;
         }

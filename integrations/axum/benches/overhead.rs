@@ -70,14 +70,15 @@ fn serve(rt: &tokio::runtime::Runtime, app: &Router, headers: bool) -> axum::bod
 /// tracer provider and propagator when they are constructed), each finalized with
 /// `with_state(())` as `axum::serve` does for every connection: an unfinalized router rebuilds
 /// each route, and clones each layer, on every request, which no served app does.
-fn apps(floor: &Arc<floor::Floor>) -> Vec<(&'static str, Router)> {
+/// The floor's case is left out without its exporter (a profile of another case).
+fn apps(floor: Option<&Arc<floor::Floor>>) -> Vec<(&'static str, Router)> {
     cases(floor)
         .into_iter()
         .map(|(name, router)| (name, router.with_state(())))
         .collect()
 }
 
-fn cases(floor: &Arc<floor::Floor>) -> Vec<(&'static str, Router)> {
+fn cases(floor: Option<&Arc<floor::Floor>>) -> Vec<(&'static str, Router)> {
     let otel_tower = opentelemetry_instrumentation_tower::http::server::LayerBuilder::builder()
         .with_metrics(false)
         .with_route_extractor(
@@ -85,7 +86,7 @@ fn cases(floor: &Arc<floor::Floor>) -> Vec<(&'static str, Router)> {
         )
         .build()
         .expect("opentelemetry-instrumentation-tower layer");
-    vec![
+    let mut cases = vec![
         ("bare", router()),
         (
             "DatadogLayer (this project)",
@@ -103,12 +104,6 @@ fn cases(floor: &Arc<floor::Floor>) -> Vec<(&'static str, Router)> {
             "tower-http TraceLayer + tracing-opentelemetry",
             router().layer(tower_http::trace::TraceLayer::new_for_http()),
         ),
-        // The least a request span on libdatadog's exporter costs (see `floor.rs`): headers
-        // are ignored, so its `+headers` row is no floor for propagation.
-        (
-            "libdatadog-floor (hand-built root span, same exporter)",
-            router().layer(floor::FloorLayer(floor.clone())),
-        ),
         // What any layer costs in axum before it does anything: `Router::layer` boxes and
         // clones each route's service per request.
         (
@@ -117,8 +112,16 @@ fn cases(floor: &Arc<floor::Floor>) -> Vec<(&'static str, Router)> {
                 |req: axum::extract::Request| req,
             )),
         ),
-    ]
+    ];
+    // The least a request span on libdatadog's exporter costs (see `floor.rs`): headers are
+    // ignored, so its `+headers` row is no floor for propagation.
+    if let Some(floor) = floor {
+        cases.push((FLOOR_CASE, router().layer(floor::FloorLayer(floor.clone()))));
+    }
+    cases
 }
+
+const FLOOR_CASE: &str = "libdatadog-floor (hand-built root span, same exporter)";
 
 /// The floor's exporter, to the sink `pipeline_to_sink` set up.
 fn start_floor() -> Arc<floor::Floor> {
@@ -133,7 +136,7 @@ fn bench(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let floor = start_floor();
-    let apps = apps(&floor);
+    let apps = apps(Some(&floor));
     let names: Vec<&str> = apps.iter().map(|(name, _)| *name).collect();
     measure::compare_flushing(
         c,
@@ -157,8 +160,9 @@ fn profile(case: &str, headers: bool, n: u64) {
         .enable_all()
         .build()
         .expect("runtime");
-    let floor = start_floor();
-    let apps = apps(&floor);
+    // Only the floor's own profile runs its exporter: an idle one would be in every other's.
+    let floor = (FLOOR_CASE.split(' ').next() == Some(case)).then(start_floor);
+    let apps = apps(floor.as_ref());
     let Some((_, app)) = apps
         .iter()
         .find(|(name, _)| name.split(' ').next() == Some(case))
@@ -172,7 +176,9 @@ fn profile(case: &str, headers: bool, n: u64) {
             serve(&rt, app, headers);
         }
     });
-    floor.flush();
+    if let Some(floor) = &floor {
+        floor.flush();
+    }
     guard.shutdown();
     measure::report_sizes(case, n, sizes);
     if let Some(path) = trace {

@@ -43,12 +43,12 @@ async fn main() {
         )
     });
     let app = Router::new().route("/users/{id}", get(user));
-    let app = match (mode.as_str(), &floor) {
-        ("floor", Some(floor)) => app.layer(floor::FloorLayer(floor.clone())),
-        _ => app,
-    };
     let app = match mode.as_str() {
-        "bare" | "floor" => app,
+        "bare" => app,
+        "floor" => match &floor {
+            Some(floor) => app.layer(floor::FloorLayer(floor.clone())),
+            None => app,
+        },
         "otel-tower" => {
             use opentelemetry_instrumentation_tower::http::{extractors, server};
             match server::LayerBuilder::builder()

@@ -74,9 +74,9 @@ impl Floor {
             .set_url(url)
             .set_service(service)
             .set_language("rust")
-            .set_language_version("1")
+            .set_language_version(env!("CARGO_PKG_RUST_VERSION"))
             .set_language_interpreter("rustc")
-            .set_tracer_version("0")
+            .set_tracer_version(env!("CARGO_PKG_VERSION"))
             .set_output_format(TraceExporterOutputFormat::V04)
             .enable_agent_rates_payload_version();
         let exporter: TraceExporter<NativeCapabilities, BasicRuntime> = builder
@@ -99,7 +99,18 @@ impl Floor {
             buffer,
             _runtime: runtime,
             process_id: f64::from(std::process::id()),
-            runtime_id: BytesString::from_string(format!("{:032x}", fastrand::u128(..))),
+            // The length of a UUID, as the core's runtime id: the payload is the same size.
+            runtime_id: BytesString::from_string({
+                let hex = format!("{:032x}", fastrand::u128(..));
+                format!(
+                    "{}-{}-{}-{}-{}",
+                    &hex[..8],
+                    &hex[8..12],
+                    &hex[12..16],
+                    &hex[16..20],
+                    &hex[20..]
+                )
+            }),
             service: BytesString::from_string(service.to_string()),
         })
     }
